@@ -1,0 +1,378 @@
+"""The engine facade: deploy, start, complete, and fire timers — each one unit of work.
+
+Callers (the task layer, the command line) open a unit of work, call one of these, and the
+unit commits everything the step wrote or nothing at all.
+"""
+
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import time
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from . import audit, projection
+from .calendar import WorkingDayCalendar
+from .errors import Conflict, NotFound, ProcessError
+from .models import CalendarOverride, HumanTask, Instance, Notice, ProcessVersion, Timer
+from .registry import ProcessRegistry, latest_version
+from .scripting import DingdanScriptEngine, StepContext, current_step
+from .spiff import specs_from_json, state_from_json, state_to_json
+from .uow import UnitOfWork
+
+log = logging.getLogger("dingdan.engine")
+
+
+@dataclass
+class Settings:
+    follow_up_working_days: int = 5
+    close_of_business: time = time(17, 30)
+
+
+class WorkflowCache:
+    """Loaded workflows by instance, valid only for the lock_version they were saved at.
+
+    A unit of work takes a workflow out while it steps it, so no two threads ever share one.
+    """
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._items: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: str, lock_version: int) -> BpmnWorkflow | None:
+        with self._lock:
+            item = self._items.pop(instance_id, None)
+        if item is None or item[0] != lock_version:
+            return None
+        return item[1]
+
+    def put(self, instance_id: str, lock_version: int, workflow: BpmnWorkflow) -> None:
+        with self._lock:
+            self._items[instance_id] = (lock_version, workflow)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def drop(self, instance_id: str) -> None:
+        with self._lock:
+            self._items.pop(instance_id, None)
+
+
+class Engine:
+    def __init__(self, db, clock, settings: Settings | None = None, form_exists=None):
+        self.db = db
+        self.clock = clock
+        self.settings = settings or Settings()
+        self.script_engine = DingdanScriptEngine(clock, self.settings)
+        self.registry = ProcessRegistry(form_exists)
+        self.cache = WorkflowCache()
+        self._specs: dict[int, tuple] = {}
+
+    def unit_of_work(self, now=None) -> UnitOfWork:
+        return UnitOfWork(self, now)
+
+    # -- definitions ----------------------------------------------------------------------
+
+    def deploy(self, uow, files, deployed_by):
+        results = self.registry.deploy(uow.session, files, deployed_by, uow.now)
+        for result in results:
+            if result.created:
+                audit.record(
+                    uow.session,
+                    None,
+                    "process_deployed",
+                    uow.now,
+                    actor=deployed_by,
+                    element=result.key,
+                    data={"key": result.key, "version": result.version},
+                )
+        return results
+
+    def calendar(self, session) -> WorkingDayCalendar:
+        overrides = {
+            row.day: row.is_working_day for row in session.scalars(select(CalendarOverride))
+        }
+        return WorkingDayCalendar(overrides, close_of_business=self.settings.close_of_business)
+
+    def _specs_for(self, version: ProcessVersion):
+        specs = self._specs.get(version.id)
+        if specs is None:
+            specs = self._specs[version.id] = specs_from_json(version.spec_json)
+        return specs
+
+    # -- instances ------------------------------------------------------------------------
+
+    def start(self, uow, process_key: str, start_data: dict, actor: str) -> Instance:
+        """Start the latest version of `process_key` with the (validated) start form data."""
+        version = latest_version(uow.session, process_key)
+        if version is None:
+            raise NotFound(f"process '{process_key}' is not deployed")
+        spec, subprocess_specs = self._specs_for(version)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        data_key = version.start_form or "start"
+        instance = Instance(
+            id=str(uuid.uuid4()),
+            process_key=version.key,
+            process_version_id=version.id,
+            version=version.version,
+            status="running",
+            started_by=actor,
+            started_at=uow.now,
+            data={data_key: start_data},
+            state="",
+        )
+        uow.session.add(instance)
+        audit.record(
+            uow.session, instance.id, "instance_started", uow.now, actor=actor, data=start_data
+        )
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data[data_key] = start_data
+
+        self._step(uow, instance, workflow, lambda: None)
+        return instance
+
+    def lock(self, uow, instance_id: str) -> Instance:
+        """Load an instance for a step, holding its row until the unit ends."""
+        query = select(Instance).where(Instance.id == instance_id)
+        if not self.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
+            query = query.with_for_update()
+        instance = uow.session.scalars(query.execution_options(populate_existing=True)).first()
+        if instance is None:
+            raise NotFound(f"instance '{instance_id}' does not exist")
+        return instance
+
+    def workflow(self, uow, instance: Instance) -> BpmnWorkflow:
+        if instance.id in uow.workflows:
+            return uow.workflows[instance.id]
+        workflow = self.cache.take(instance.id, instance.lock_version)
+        if workflow is None:
+            version = uow.session.get(ProcessVersion, instance.process_version_id)
+            spec, subprocess_specs = self._specs_for(version)
+            workflow = state_from_json(instance.state, spec, subprocess_specs, self.script_engine)
+        uow.workflows[instance.id] = workflow
+        uow.instances[instance.id] = instance
+        return workflow
+
+    def complete(
+        self, uow, instance: Instance, task_id: str, submission: dict, actor: str, on_behalf_of=None
+    ) -> HumanTask:
+        """Complete a ready user task with validated data. `actor` is who entered it;
+        `on_behalf_of` names the enterprise or expert when staff entered it for them."""
+        row = uow.session.get(HumanTask, task_id)
+        if row is None or row.instance_id != instance.id:
+            raise NotFound(f"task '{task_id}' does not exist")
+        if row.state != "open" or instance.status != "running":
+            raise Conflict(f"task '{row.element}' is already {row.state}")
+        workflow = self.workflow(uow, instance)
+        task = workflow.get_task_from_id(uuid.UUID(task_id))
+        if task is None or task.state != TaskState.READY:
+            raise Conflict(f"task '{row.element}' is not ready")
+
+        mi = projection.multi_instance_parent(task)
+        if mi is not None and mi.output_item is not None:
+            task.data[mi.output_item.bpmn_id] = submission
+        else:
+            task.data[row.element] = submission
+        row.state = "completed"
+        row.completed_at = uow.now
+        row.completed_by = actor
+        row.on_behalf_of = on_behalf_of
+        instance.data = _with_submission(instance.data, row.element, row.subject, submission)
+        audit.record(
+            uow.session,
+            instance.id,
+            "task_completed",
+            uow.now,
+            actor=actor,
+            element=row.element,
+            task_id=task_id,
+            data={"data": submission, "subject": row.subject, "on_behalf_of": on_behalf_of},
+        )
+        self._step(uow, instance, workflow, task.run)
+        return row
+
+    def task_properties(self, uow, instance: Instance, task_id: str) -> dict:
+        """The `spiffworkflow:properties` of a task's BPMN element."""
+        task = self.workflow(uow, instance).get_task_from_id(uuid.UUID(task_id))
+        return dict(projection.props(task)) if task is not None else {}
+
+    def fire_due(self, now=None) -> int:
+        """Wake every instance with a timer due at `now` (default: the clock); return how
+        many timers fired. Each instance is its own unit of work: one failing instance is
+        logged and left as it was, the others go on."""
+        now = now or self.clock.now()
+        with self.unit_of_work(now) as uow:
+            due = uow.session.scalars(
+                select(Timer.instance_id)
+                .where(Timer.state == "waiting", Timer.due_at <= now)
+                .distinct()
+            ).all()
+        fired = 0
+        for instance_id in due:
+            try:
+                with self.unit_of_work(now) as uow:
+                    instance = self.lock(uow, instance_id)
+                    if instance.status != "running":
+                        continue
+                    workflow = self.workflow(uow, instance)
+                    fired += self._step(uow, instance, workflow, workflow.refresh_timers)
+            except (ProcessError, Conflict) as exc:
+                log.error("timer step of instance %s failed: %s", instance_id, exc.message)
+        return fired
+
+    # -- one step -------------------------------------------------------------------------
+
+    def _step(self, uow, instance, workflow, action) -> int:
+        """Run `action` and the engine steps after it, then project the result into rows.
+        Returns the number of timers that fired."""
+        uow.workflows[instance.id] = workflow
+        uow.instances[instance.id] = instance
+        context = StepContext(uow.session, uow.now, self.calendar)
+        token = current_step.set(context)
+        completed = []
+        try:
+            action()
+            workflow.do_engine_steps(did_complete_task=completed.append)
+        except SpiffWorkflowException as exc:
+            raise _process_error(exc) from None
+        finally:
+            current_step.reset(token)
+
+        session, now = uow.session, uow.now
+        fired = 0
+        ended_status = None
+        for task in completed:
+            p = projection.props(task)
+            if projection.is_timer(task):
+                fired += self._timer_fired(session, instance, task, now)
+            if p.get("notify"):
+                self._notify(session, instance, task, p, now)
+            if p.get("instanceStatus") and task.workflow is workflow:
+                ended_status = p["instanceStatus"]
+        for number in context.file_numbers:
+            instance.file_number = number
+            instance.data = {**instance.data, "file_number": number}
+
+        projection.sync_timers(session, instance, workflow)
+        stage = "done" if workflow.is_completed() else projection.current_stage(workflow)
+
+        def created(row):
+            audit.record(
+                session,
+                instance.id,
+                "task_created",
+                now,
+                element=row.element,
+                task_id=row.id,
+                data={"role": row.role, "subject": row.subject, "due_at": _iso(row.due_at)},
+            )
+
+        projection.sync_tasks(session, instance, workflow, now, stage, created)
+        instance.stage = stage
+        if workflow.is_completed() and instance.status == "running":
+            instance.status = ended_status or "archived"
+            instance.ended_at = now
+            audit.record(
+                session, instance.id, "instance_ended", now, data={"status": instance.status}
+            )
+        instance.state = state_to_json(workflow)
+        return fired
+
+    def _timer_fired(self, session, instance, task, now) -> int:
+        row = session.get(Timer, str(task.id))
+        if row is None or row.state != "waiting":
+            return 0
+        row.state = "fired"
+        row.fired_at = now
+        audit.record(
+            session,
+            instance.id,
+            "timer_fired",
+            now,
+            element=row.element,
+            task_id=row.id,
+            data={
+                "due_at": _iso(row.due_at),
+                "lateness_seconds": (now - row.due_at).total_seconds(),
+            },
+        )
+        if row.attached_to:
+            overdue = session.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == instance.id,
+                    HumanTask.element == row.attached_to,
+                    HumanTask.state == "open",
+                )
+            )
+            for human in overdue:
+                human.escalated_at = now
+                audit.record(
+                    session,
+                    instance.id,
+                    "task_overdue",
+                    now,
+                    element=human.element,
+                    task_id=human.id,
+                    data={"due_at": _iso(human.due_at), "timer": row.element},
+                )
+        return 1
+
+    def _notify(self, session, instance, task, p, now) -> None:
+        text_expr = p.get("notifyText")
+        try:
+            text = (
+                str(self.script_engine.evaluate(task, text_expr))
+                if text_expr
+                else task.task_spec.bpmn_name
+            )
+        except SpiffWorkflowException as exc:
+            raise _process_error(exc) from None
+        target = p["notify"]
+        notice = Notice(
+            instance_id=instance.id,
+            role=None if target == "starter" else target,
+            username=instance.started_by if target == "starter" else None,
+            element=task.task_spec.bpmn_id,
+            text=text,
+            created_at=now,
+        )
+        session.add(notice)
+        audit.record(
+            session,
+            instance.id,
+            "notice_sent",
+            now,
+            element=notice.element,
+            data={"to": notice.username or notice.role, "text": text},
+        )
+
+
+def _with_submission(data: dict, element: str, subject: str | None, submission: dict) -> dict:
+    """The instance's data view: each task's latest submission under its element id; a
+    per-item task keeps one entry per subject."""
+    data = dict(data)
+    if subject is None:
+        data[element] = submission
+        return data
+    entries = [e for e in data.get(element, []) if e.get("subject") != subject]
+    data[element] = [*entries, {"subject": subject, "data": submission}]
+    return data
+
+
+def _process_error(exc) -> ProcessError:
+    task = getattr(exc, "task", None)
+    element = task.task_spec.bpmn_id if task is not None else None
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    error = ProcessError(f"{element}: {message}" if element else message)
+    error.details = [{"element": element, "message": message}]
+    return error
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,66 @@
+"""A unit of work: one transaction, one instant, and the workflows it has changed.
+
+Everything a step writes — instance state, tasks, timers, audit events, notices — goes
+through one session and commits together. If anything fails, the transaction rolls back
+and every workflow object the step touched in memory is dropped from the cache, so the
+next step reads the instance exactly as it was stored.
+"""
+
+from datetime import datetime
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .errors import Conflict
+
+
+class UnitOfWork:
+    def __init__(self, engine, now: datetime | None = None):
+        self.engine = engine
+        self._fixed_now = now
+        self.session = None
+        self.now: datetime | None = None
+        # instance id -> workflow loaded (and perhaps changed) in this unit
+        self.workflows: dict[str, object] = {}
+        self.instances: dict[str, object] = {}
+
+    def __enter__(self):
+        self.session = self.engine.db.session()
+        self.now = self._fixed_now or self.engine.clock.now()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+                if isinstance(exc, StaleDataError):
+                    raise Conflict("the instance was changed by someone else; try again") from None
+        finally:
+            self.session.close()
+        return False
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except StaleDataError:
+            self.rollback()
+            raise Conflict(
+                "the instance was changed by someone else; reload and try again"
+            ) from None
+        except OperationalError as exc:
+            self.rollback()
+            if "locked" in str(exc).lower():
+                raise Conflict("the database is busy; try again") from None
+            raise
+        for instance_id, workflow in self.workflows.items():
+            instance = self.instances[instance_id]
+            self.engine.cache.put(instance_id, instance.lock_version, workflow)
+        self.workflows.clear()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        for instance_id in self.workflows:
+            self.engine.cache.drop(instance_id)
+        self.workflows.clear()

@@ -1,0 +1,212 @@
+"""Task actions: start, claim, unclaim, complete — each validate → authorise → engine step,
+in one unit of work. The web layer and the command line call these and nothing lower."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.models import HumanTask, Instance, StoredFile
+from engine.registry import latest_version
+from forms import FormValidationError
+
+from . import audit_actions, files, users
+from .completeness import missing_records
+from .inbox import TaskView, inbox_query
+from .roles import DEFAULT_STARTER_ROLES, Actor, acting_role, sees_all
+
+
+class IncompleteFile(InvalidData):
+    code = "incomplete_file"
+
+
+@dataclass
+class TaskDetail:
+    task: TaskView
+    form: dict | None
+    data: dict
+    instructions: str | None
+
+
+class TaskService:
+    def __init__(self, engine, forms, documents):
+        self.engine = engine
+        self.forms = forms
+        self.documents = documents
+
+    # -- reading --------------------------------------------------------------------------
+
+    def inbox(self, actor: Actor, scope="mine", **filters) -> list[TaskView]:
+        with self.engine.unit_of_work() as uow:
+            return inbox_query(uow.session, actor, uow.now, scope, **filters)
+
+    def task(self, actor: Actor, task_id: str) -> TaskDetail:
+        with self.engine.unit_of_work() as uow:
+            row = uow.session.get(HumanTask, task_id)
+            instance = uow.session.get(Instance, row.instance_id) if row else None
+            if row is None or not self._may_see_task(uow.session, actor, row, instance):
+                raise NotFound(f"task '{task_id}' does not exist")
+            form = self.forms.get(row.form_key) if row.form_key in self.forms else None
+            previous = instance.data.get(row.element)
+            if isinstance(previous, list):  # a per-item task: this subject's earlier entry
+                previous = next((e["data"] for e in previous if e["subject"] == row.subject), None)
+            return TaskDetail(
+                task=TaskView.of(row, uow.now),
+                form=form.schema if form else None,
+                data=previous or {},
+                instructions=(form.schema.get("x-instructions") or {}).get("zh-CN")
+                if form
+                else None,
+            )
+
+    def instance(self, actor: Actor, instance_id: str) -> Instance:
+        with self.engine.unit_of_work() as uow:
+            instance = uow.session.get(Instance, instance_id)
+            if instance is None or not self.may_see(uow.session, actor, instance):
+                raise NotFound(f"instance '{instance_id}' does not exist")
+            return instance
+
+    def may_see(self, session, actor: Actor, instance: Instance) -> bool:
+        if sees_all(actor) or instance.started_by == actor.username:
+            return True
+        if actor.subject_name:
+            return (
+                session.scalar(
+                    select(HumanTask.id)
+                    .where(
+                        HumanTask.instance_id == instance.id,
+                        HumanTask.subject == actor.subject_name,
+                    )
+                    .limit(1)
+                )
+                is not None
+            )
+        return False
+
+    def _may_see_task(self, session, actor, row, instance) -> bool:
+        if acting_role(actor, row.role, row.subject) is not None:
+            return True
+        return self.may_see(session, actor, instance)
+
+    # -- acting ---------------------------------------------------------------------------
+
+    def start(self, actor: Actor, process_key: str, data) -> Instance:
+        with self.engine.unit_of_work() as uow:
+            version = latest_version(uow.session, process_key)
+            if version is None:
+                raise NotFound(f"process '{process_key}' is not deployed")
+            if not actor.roles & DEFAULT_STARTER_ROLES:
+                raise Forbidden("only an applicant or center staff may start an application")
+            cleaned = self._validate(uow.session, actor, version.start_form, data, None)
+            instance = self.engine.start(uow, process_key, cleaned, actor.username)
+            self._attach_files(uow.session, version.start_form, cleaned, instance.id)
+            return instance
+
+    def claim(self, actor: Actor, task_id: str) -> TaskView:
+        with self.engine.unit_of_work() as uow:
+            row, instance = self._lock_task(uow, task_id)
+            self._authorise(actor, row)
+            if row.assignee not in (None, actor.username):
+                raise Conflict(f"task '{row.element}' is claimed by {row.assignee}")
+            if row.assignee is None:
+                row.assignee = actor.username
+                audit_actions.claimed(uow, instance, row, actor)
+            return TaskView.of(row, uow.now)
+
+    def unclaim(self, actor: Actor, task_id: str) -> TaskView:
+        with self.engine.unit_of_work() as uow:
+            row, instance = self._lock_task(uow, task_id)
+            self._authorise(actor, row)
+            if row.assignee not in (None, actor.username) and not actor.has("center_head"):
+                raise Conflict(f"task '{row.element}' is claimed by {row.assignee}")
+            if row.assignee is not None:
+                audit_actions.unclaimed(uow, instance, row, actor)
+                row.assignee = None
+            return TaskView.of(row, uow.now)
+
+    def complete(self, actor: Actor, task_id: str, data) -> Instance:
+        with self.engine.unit_of_work() as uow:
+            row, instance = self._lock_task(uow, task_id)
+            how = self._authorise(actor, row)
+            if row.assignee not in (None, actor.username):
+                raise Conflict(f"task '{row.element}' is claimed by {row.assignee}")
+            cleaned = self._validate(uow.session, actor, row.form_key, data, instance.id)
+            self._check_complete_file(uow.session, instance, row.form_key)
+            properties = self.engine.task_properties(uow, instance, task_id)
+            self.engine.complete(
+                uow, instance, task_id, cleaned, actor.username, on_behalf_of=how[1]
+            )
+            self._attach_files(uow.session, row.form_key, cleaned, instance.id)
+            template = properties.get("documentTemplate")
+            if template:
+                document = self.documents.render(
+                    uow.session, instance, template, actor.username, uow.now
+                )
+                audit_actions.document_generated(uow, instance, row, document, actor)
+            return instance
+
+    def store_file(self, actor: Actor, name, content_type, content: bytes) -> StoredFile:
+        with self.engine.unit_of_work() as uow:
+            return files.store_file(uow.session, actor, name, content_type, content, uow.now)
+
+    def add_user(self, username, roles, password=None, **extra):
+        with self.engine.unit_of_work() as uow:
+            users.add_user(uow.session, username, roles, uow.now, password=password, **extra)
+            return users.actor(uow.session, username)
+
+    def actor(self, username: str) -> Actor:
+        with self.engine.unit_of_work() as uow:
+            return users.actor(uow.session, username)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _lock_task(self, uow, task_id):
+        row = uow.session.get(HumanTask, task_id)
+        if row is None:
+            raise NotFound(f"task '{task_id}' does not exist")
+        instance = self.engine.lock(uow, row.instance_id)
+        uow.session.refresh(row)  # read it again now that the instance is ours
+        if row.state != "open":
+            raise Conflict(f"task '{row.element}' is already {row.state}")
+        return row, instance
+
+    def _authorise(self, actor: Actor, row: HumanTask):
+        how = acting_role(actor, row.role, row.subject)
+        if how is None:
+            raise Forbidden(f"task '{row.element}' is for the role {row.role}")
+        return how
+
+    def _validate(self, session, actor, form_key, data, instance_id) -> dict:
+        if form_key is None:
+            if data not in (None, {}):
+                raise InvalidData("this task takes no data", fields={"data": "not expected"})
+            return {}
+        form = self.forms.get(form_key)
+        try:
+            cleaned = form.validate(data)
+        except FormValidationError as exc:
+            raise InvalidData(f"the form '{form_key}' has errors", fields=exc.fields) from None
+        errors = files.check_files(session, cleaned, form.file_ids(cleaned), actor, instance_id)
+        if errors:
+            raise InvalidData("a file is not usable here", fields=errors)
+        return cleaned
+
+    def _attach_files(self, session, form_key, cleaned, instance_id) -> None:
+        if form_key:
+            files.attach_files(session, self.forms.get(form_key).file_ids(cleaned), instance_id)
+
+    def _check_complete_file(self, session, instance, form_key) -> None:
+        requirements = self.forms.get(form_key).schema.get("x-requires") if form_key else None
+        if not requirements:
+            return
+        missing = missing_records(session, instance, requirements)
+        if missing:
+            missing_en = missing_records(session, instance, requirements, lang="en")
+            raise IncompleteFile(
+                "档案不完整，缺少：" + "、".join(missing),
+                fields={"missing": "; ".join(missing_en)},
+                details=[
+                    {"missing": zh, "missing_en": en}
+                    for zh, en in zip(missing, missing_en, strict=True)
+                ],
+            )

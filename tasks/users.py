@@ -1,0 +1,59 @@
+"""User accounts and their roles."""
+
+from sqlalchemy import delete, select
+
+from engine.errors import InvalidData, NotFound
+from engine.models import User, UserRole
+
+from .passwords import hash_password, verify_password
+from .roles import ROLES, Actor
+
+
+def add_user(session, username, roles, now, *, password=None, display_name=None, subject_name=None):
+    """Create a user, or give an existing one these roles (and password, if given)."""
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise InvalidData(f"unknown role: {', '.join(unknown)}", fields={"role": "unknown role"})
+    if not username or len(username) > 200:
+        raise InvalidData("a username is required", fields={"username": "required"})
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, created_at=now, active=True)
+        session.add(user)
+        session.flush()
+    if password is not None:
+        user.password_hash = hash_password(password)
+    if display_name is not None:
+        user.display_name = display_name
+    if subject_name is not None:
+        user.subject_name = subject_name
+    have = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+    for role in sorted(set(roles) - have):
+        session.add(UserRole(user_id=user.id, role=role))
+    return user
+
+
+def remove_role(session, username, role) -> None:
+    user = _user(session, username)
+    session.execute(delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == role))
+
+
+def actor(session, username: str) -> Actor:
+    """The actor for a user, with its roles as the database has them now."""
+    user = _user(session, username)
+    roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+    return Actor(username=user.username, roles=roles, subject_name=user.subject_name)
+
+
+def authenticate(session, username: str, password: str) -> Actor | None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not verify_password(password, user.password_hash):
+        return None
+    return actor(session, username)
+
+
+def _user(session, username) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"user '{username}' does not exist")
+    return user

@@ -1,0 +1,72 @@
+"""The composition root: builds the engine, the forms and the task service from settings.
+
+The web app, the command line and the tests all build the system here, so there is one
+place that decides which database, clock, calendar and directories are used.
+"""
+
+import os
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+
+from engine.clock import SettableClock, SystemClock
+from engine.db import Database
+from engine.runtime import Engine, Settings
+from forms import FormRegistry
+from tasks.documents import DocumentRenderer
+from tasks.service import TaskService
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROCESSES_DIR = Path(os.environ.get("DINGDAN_PROCESSES", REPO_ROOT / "processes"))
+
+
+@dataclass
+class System:
+    db: Database
+    engine: Engine
+    forms: FormRegistry
+    tasks: TaskService
+    processes_dir: Path
+
+    def setup(self) -> list:
+        """Create missing tables and deploy processes/ (a no-op when nothing changed)."""
+        self.db.create_all()
+        files = bpmn_files(self.processes_dir)
+        with self.engine.unit_of_work() as uow:
+            return self.engine.deploy(uow, files, "system") if files else []
+
+
+def settings_from_env(environ=os.environ) -> Settings:
+    hour, minute = environ.get("DINGDAN_CLOSE_OF_BUSINESS", "17:30").split(":")
+    return Settings(
+        follow_up_working_days=int(environ.get("DINGDAN_FOLLOW_UP_WORKING_DAYS", "5")),
+        close_of_business=time(int(hour), int(minute)),
+    )
+
+
+def build(database_url=None, clock=None, settings=None, processes_dir=None) -> System:
+    processes_dir = Path(processes_dir or PROCESSES_DIR)
+    db = Database(database_url)
+    forms = FormRegistry.from_directory(processes_dir / "forms")
+    if clock is None:
+        clock = SettableClock() if os.environ.get("DINGDAN_TEST_CLOCK") == "1" else SystemClock()
+    engine = Engine(
+        db,
+        clock,
+        settings or settings_from_env(),
+        form_exists=lambda filename: _has_form(forms, filename),
+    )
+    documents = DocumentRenderer(processes_dir / "templates")
+    return System(db, engine, forms, TaskService(engine, forms, documents), processes_dir)
+
+
+def _has_form(forms: FormRegistry, filename: str) -> bool:
+    try:
+        forms.get_by_filename(filename)
+    except KeyError:
+        return False
+    return True
+
+
+def bpmn_files(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.glob("*.bpmn"))}
