@@ -177,6 +177,17 @@ class UserRole(Base):
     role: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
+class ApiToken(Base):
+    """A bearer token, stored as its SHA-256 only, valid until it expires."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class Counter(Base):
     """Gap-free sequences (file numbers): incremented inside the step's transaction."""
 

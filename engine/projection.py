@@ -110,9 +110,9 @@ def sync_tasks(session, instance, workflow, now, stage, on_created) -> dict[str,
     return open_rows
 
 
-def sync_timers(session, instance, workflow) -> None:
+def sync_timers(session, instance, workflow) -> list:
     """Insert rows for timers that started waiting; rows of timers gone are settled by
-    the caller (fired) or here (cancelled)."""
+    the caller (fired) or here (cancelled). Returns the due times of the new timers."""
     waiting = {str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}
     rows = {
         row.id: row
@@ -123,6 +123,7 @@ def sync_timers(session, instance, workflow) -> None:
     for timer_id, row in rows.items():
         if timer_id not in waiting:
             row.state = "cancelled"
+    new_dues = []
     for timer_id, task in waiting.items():
         due = timer_due(task)
         if timer_id in rows or due is None:
@@ -141,6 +142,8 @@ def sync_timers(session, instance, workflow) -> None:
                 state="waiting",
             )
         )
+        new_dues.append(due)
+    return new_dues
 
 
 def current_stage(workflow) -> str | None:

@@ -40,6 +40,8 @@ class Deployed:
     key: str
     version: int
     created: bool
+    filename: str = ""
+    calls: tuple[str, ...] = ()
 
 
 @dataclass
@@ -64,8 +66,9 @@ class ProcessRegistry:
         results = []
         for key, process in sorted(processes.items()):
             latest = latest_version(session, key)
+            calls = tuple(process.called)
             if latest is not None and latest.sha256 == shas[key]:
-                results.append(Deployed(key, latest.version, created=False))
+                results.append(Deployed(key, latest.version, False, process.filename, calls))
                 continue
             spec = parser.get_spec(key)
             subprocess_specs = parser.get_subprocess_specs(key)
@@ -84,7 +87,7 @@ class ProcessRegistry:
             )
             session.add(row)
             session.flush()
-            results.append(Deployed(key, row.version, created=True))
+            results.append(Deployed(key, row.version, True, process.filename, calls))
         return results
 
     # -- checking -------------------------------------------------------------------------

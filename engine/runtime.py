@@ -73,6 +73,9 @@ class Engine:
         self.registry = ProcessRegistry(form_exists)
         self.cache = WorkflowCache()
         self._specs: dict[int, tuple] = {}
+        # Called with the earliest due time of timers a committed step created (a scheduler
+        # uses this to wake exactly then instead of polling).
+        self.timer_listeners: list = []
 
     def unit_of_work(self, now=None) -> UnitOfWork:
         return UnitOfWork(self, now)
@@ -259,7 +262,7 @@ class Engine:
             instance.file_number = number
             instance.data = {**instance.data, "file_number": number}
 
-        projection.sync_timers(session, instance, workflow)
+        uow.new_timer_dues.extend(projection.sync_timers(session, instance, workflow))
         stage = "done" if workflow.is_completed() else projection.current_stage(workflow)
 
         def created(row):

@@ -23,6 +23,7 @@ class UnitOfWork:
         # instance id -> workflow loaded (and perhaps changed) in this unit
         self.workflows: dict[str, object] = {}
         self.instances: dict[str, object] = {}
+        self.new_timer_dues: list[datetime] = []
 
     def __enter__(self):
         self.session = self.engine.db.session()
@@ -58,9 +59,15 @@ class UnitOfWork:
             instance = self.instances[instance_id]
             self.engine.cache.put(instance_id, instance.lock_version, workflow)
         self.workflows.clear()
+        if self.new_timer_dues:
+            earliest = min(self.new_timer_dues)
+            self.new_timer_dues.clear()
+            for listener in self.engine.timer_listeners:
+                listener(earliest)
 
     def rollback(self) -> None:
         self.session.rollback()
+        self.new_timer_dues.clear()
         for instance_id in self.workflows:
             self.engine.cache.drop(instance_id)
         self.workflows.clear()

@@ -10,7 +10,7 @@ from engine.models import HumanTask, Instance, StoredFile
 from engine.registry import latest_version
 from forms import FormValidationError
 
-from . import audit_actions, files, users
+from . import audit_actions, files, tokens, users
 from .completeness import missing_records
 from .inbox import TaskView, inbox_query
 from .roles import DEFAULT_STARTER_ROLES, Actor, acting_role, sees_all
@@ -145,14 +145,28 @@ class TaskService:
                 audit_actions.document_generated(uow, instance, row, document, actor)
             return instance
 
-    def store_file(self, actor: Actor, name, content_type, content: bytes) -> StoredFile:
+    def store_file(
+        self, actor: Actor, name, content_type, content: bytes, limit=files.MAX_FILE_BYTES
+    ) -> StoredFile:
         with self.engine.unit_of_work() as uow:
-            return files.store_file(uow.session, actor, name, content_type, content, uow.now)
+            return files.store_file(uow.session, actor, name, content_type, content, uow.now, limit)
 
     def add_user(self, username, roles, password=None, **extra):
         with self.engine.unit_of_work() as uow:
             users.add_user(uow.session, username, roles, uow.now, password=password, **extra)
             return users.actor(uow.session, username)
+
+    def sign_in(self, username: str, password: str):
+        """(token, actor) for good credentials, else None."""
+        with self.engine.unit_of_work() as uow:
+            actor = users.authenticate(uow.session, username, password)
+            if actor is None:
+                return None
+            return tokens.issue_token(uow.session, actor.username, uow.now), actor
+
+    def actor_for_token(self, token: str) -> Actor | None:
+        with self.engine.unit_of_work() as uow:
+            return tokens.actor_for_token(uow.session, token, uow.now)
 
     def actor(self, username: str) -> Actor:
         with self.engine.unit_of_work() as uow:

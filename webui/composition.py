@@ -14,6 +14,8 @@ from engine.db import Database
 from engine.runtime import Engine, Settings
 from forms import FormRegistry
 from tasks.documents import DocumentRenderer
+from tasks.files import MAX_FILE_BYTES
+from tasks.records import Records
 from tasks.service import TaskService
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +28,9 @@ class System:
     engine: Engine
     forms: FormRegistry
     tasks: TaskService
+    records: Records
     processes_dir: Path
+    max_file_bytes: int = MAX_FILE_BYTES
 
     def setup(self) -> list:
         """Create missing tables and deploy processes/ (a no-op when nothing changed)."""
@@ -57,7 +61,10 @@ def build(database_url=None, clock=None, settings=None, processes_dir=None) -> S
         form_exists=lambda filename: _has_form(forms, filename),
     )
     documents = DocumentRenderer(processes_dir / "templates")
-    return System(db, engine, forms, TaskService(engine, forms, documents), processes_dir)
+    tasks = TaskService(engine, forms, documents)
+    records = Records(engine, forms, tasks.may_see)
+    max_file_bytes = int(os.environ.get("DINGDAN_MAX_FILE_BYTES", MAX_FILE_BYTES))
+    return System(db, engine, forms, tasks, records, processes_dir, max_file_bytes)
 
 
 def _has_form(forms: FormRegistry, filename: str) -> bool:

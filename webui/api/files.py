@@ -1,0 +1,34 @@
+"""Uploads: stored in the database, served back only as attachments."""
+
+from flask import Response, jsonify, request
+
+from engine.errors import TooLarge
+
+from . import bp
+from . import serialize as out
+from .common import actor, system
+from .errors import BadRequest
+
+
+@bp.post("/files")
+def upload_file():
+    upload = request.files.get("file")
+    if upload is None:
+        raise BadRequest(
+            "send the file as a multipart field named 'file'", fields={"file": "required"}
+        )
+    limit = system().max_file_bytes
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        raise TooLarge(f"the file is larger than {limit} bytes", fields={"file": "too large"})
+    row = system().tasks.store_file(actor(), upload.filename, upload.mimetype, content, limit)
+    return jsonify(out.stored_file(row)), 201
+
+
+@bp.get("/files/<file_id>")
+def download_file(file_id):
+    row = system().records.file(actor(), file_id)
+    response = Response(row.content, mimetype=row.content_type)
+    response.headers.set("Content-Disposition", "attachment", filename=row.name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

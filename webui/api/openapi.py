@@ -1,0 +1,343 @@
+"""The OpenAPI 3.1 document of the API. Written by hand so that a test can hold it against
+the routes the app really serves (tests/test_webui__openapi.py)."""
+
+from flask import current_app, jsonify
+
+from . import bp
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema, description="OK"):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses):
+    return {str(s): _json(ERROR, "error") for s in statuses}
+
+
+def _op(summary, ok="200", schema=None, body=None, errors=(401,), params=(), tag="api"):
+    op = {
+        "summary": summary,
+        "tags": [tag],
+        "responses": {ok: _json(schema or {"type": "object"}), **_errors(*errors)},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = list(params)
+    return op
+
+
+def _path_param(name):
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name, schema=None):
+    return {"name": name, "in": "query", "required": False, "schema": schema or {"type": "string"}}
+
+
+REF = {k: {"$ref": f"#/components/schemas/{k}"} for k in ("Task", "Instance", "Event", "File")}
+DATA_BODY = {"type": "object", "properties": {"data": {"type": "object"}}}
+
+PATHS = {
+    "/api/v1/auth/token": {
+        "post": _op(
+            "Sign in; returns a bearer token",
+            body={
+                "type": "object",
+                "required": ["username", "password"],
+                "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+            },
+            errors=(400, 401),
+        )
+    },
+    "/api/v1/openapi.json": {"get": _op("This document", errors=())},
+    "/api/v1/processes": {"get": _op("Latest version of each process", schema={"type": "array"})},
+    "/api/v1/processes/deploy": {
+        "post": {
+            **_op(
+                "Deploy BPMN (application/xml, or multipart fields 'file')",
+                ok="201",
+                errors=(400, 401, 403, 413, 422),
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/xml": {"schema": {"type": "string"}},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "file": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                }
+                            },
+                        }
+                    },
+                },
+            },
+        }
+    },
+    "/api/v1/processes/{key}": {
+        "get": _op("Every version of a process", errors=(401, 404), params=[_path_param("key")])
+    },
+    "/api/v1/processes/{key}/bpmn": {
+        "get": {
+            **_op(
+                "The BPMN XML of a version (latest by default)",
+                errors=(400, 401, 404),
+                params=[_path_param("key"), _query("version", {"type": "integer"})],
+            ),
+            "responses": {
+                "200": {
+                    "description": "BPMN XML",
+                    "content": {"application/xml": {"schema": {"type": "string"}}},
+                },
+                **_errors(400, 401, 404),
+            },
+        }
+    },
+    "/api/v1/instances": {
+        "post": _op(
+            "Start an instance with the start form's data",
+            ok="201",
+            schema=REF["Instance"],
+            body={
+                "type": "object",
+                "required": ["process"],
+                "properties": {"process": {"type": "string"}, "data": {"type": "object"}},
+            },
+            errors=(400, 401, 403, 404, 422),
+        ),
+        "get": _op(
+            "Instances the caller may see",
+            schema={"type": "array", "items": REF["Instance"]},
+            errors=(400, 401),
+            params=[_query("status"), _query("process"), _query("q")],
+        ),
+    },
+    "/api/v1/instances/{instance_id}": {
+        "get": _op(
+            "One instance",
+            schema=REF["Instance"],
+            errors=(401, 404),
+            params=[_path_param("instance_id")],
+        )
+    },
+    "/api/v1/instances/{instance_id}/history": {
+        "get": _op(
+            "The audit events in order",
+            schema={"type": "array", "items": REF["Event"]},
+            errors=(401, 404),
+            params=[_path_param("instance_id")],
+        )
+    },
+    "/api/v1/instances/{instance_id}/notices": {
+        "get": _op(
+            "Notices sent (rejection, acceptance)",
+            schema={"type": "array"},
+            errors=(401, 404),
+            params=[_path_param("instance_id")],
+        )
+    },
+    "/api/v1/instances/{instance_id}/documents": {
+        "get": _op(
+            "Generated documents",
+            schema={"type": "array"},
+            errors=(401, 404),
+            params=[_path_param("instance_id")],
+        )
+    },
+    "/api/v1/instances/{instance_id}/documents/{name}": {
+        "get": {
+            **_op(
+                "A generated document as printable HTML",
+                errors=(401, 404),
+                params=[_path_param("instance_id"), _path_param("name")],
+            ),
+            "responses": {
+                "200": {
+                    "description": "HTML",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                },
+                **_errors(401, 404),
+            },
+        }
+    },
+    "/api/v1/tasks": {
+        "get": _op(
+            "The caller's inbox",
+            schema={"type": "array", "items": REF["Task"]},
+            errors=(400, 401),
+            params=[
+                _query("scope", {"enum": ["mine", "group"]}),
+                _query("process"),
+                _query("stage"),
+                _query("overdue", {"type": "boolean"}),
+            ],
+        )
+    },
+    "/api/v1/tasks/{task_id}": {
+        "get": _op(
+            "A task with its form and prefilled data",
+            errors=(401, 404),
+            params=[_path_param("task_id")],
+        )
+    },
+    "/api/v1/tasks/{task_id}/claim": {
+        "post": _op(
+            "Claim a task",
+            schema=REF["Task"],
+            errors=(401, 403, 404, 409),
+            params=[_path_param("task_id")],
+        )
+    },
+    "/api/v1/tasks/{task_id}/unclaim": {
+        "post": _op(
+            "Give a claimed task back",
+            schema=REF["Task"],
+            errors=(401, 403, 404, 409),
+            params=[_path_param("task_id")],
+        )
+    },
+    "/api/v1/tasks/{task_id}/complete": {
+        "post": _op(
+            "Complete a task with its form data",
+            schema=REF["Instance"],
+            body=DATA_BODY,
+            errors=(400, 401, 403, 404, 409, 422),
+            params=[_path_param("task_id")],
+        )
+    },
+    "/api/v1/forms/{key}": {
+        "get": _op(
+            "A form definition (JSON Schema, zh-CN and en labels)",
+            errors=(401, 404),
+            params=[_path_param("key")],
+        )
+    },
+    "/api/v1/files": {
+        "post": {
+            **_op("Upload a file", ok="201", schema=REF["File"], errors=(400, 401, 413)),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    }
+                },
+            },
+        }
+    },
+    "/api/v1/files/{file_id}": {
+        "get": {
+            **_op(
+                "Download a file (as an attachment)",
+                errors=(401, 404),
+                params=[_path_param("file_id")],
+            ),
+            "responses": {"200": {"description": "the file"}, **_errors(401, 404)},
+        }
+    },
+}
+
+TEST_CLOCK_PATH = {
+    "/api/v1/test/clock": {
+        "post": _op(
+            "Move the test clock and fire due timers (DINGDAN_TEST_CLOCK=1 only)",
+            body={
+                "type": "object",
+                "required": ["now"],
+                "properties": {"now": {"type": "string", "format": "date-time"}},
+            },
+            errors=(400, 401, 403),
+        )
+    }
+}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "details": {"type": "array"},
+                },
+            }
+        },
+    },
+    "Task": {
+        "type": "object",
+        "properties": {
+            k: {}
+            for k in (
+                "id",
+                "instance_id",
+                "element",
+                "name",
+                "role",
+                "assignee",
+                "subject",
+                "due_at",
+                "overdue",
+                "created_at",
+            )
+        },
+    },
+    "Instance": {
+        "type": "object",
+        "properties": {
+            k: {}
+            for k in (
+                "id",
+                "process",
+                "version",
+                "status",
+                "stage",
+                "file_number",
+                "started_by",
+                "started_at",
+                "data",
+                "open_tasks",
+                "timers",
+            )
+        },
+    },
+    "Event": {
+        "type": "object",
+        "properties": {k: {} for k in ("seq", "at", "type", "actor", "element", "task_id", "data")},
+    },
+    "File": {"type": "object", "properties": {k: {} for k in ("id", "name", "size", "sha256")}},
+}
+
+
+def document(with_test_clock: bool) -> dict:
+    paths = dict(PATHS)
+    if with_test_clock:
+        paths.update(TEST_CLOCK_PATH)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Dingdan API", "version": "1"},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(document("test_clock" in current_app.blueprints))

@@ -1,0 +1,98 @@
+"""JSON shapes of the API: timestamps shown in Asia/Shanghai with their offset."""
+
+from engine.calendar import SHANGHAI
+
+
+def iso(value):
+    return value.astimezone(SHANGHAI).isoformat() if value is not None else None
+
+
+def task(view) -> dict:
+    return {
+        "id": view.id,
+        "instance_id": view.instance_id,
+        "process": view.process,
+        "element": view.element,
+        "name": view.name,
+        "name_en": view.name_en,
+        "role": view.role,
+        "assignee": view.assignee,
+        "subject": view.subject,
+        "stage": view.stage,
+        "form": view.form,
+        "state": view.state,
+        "due_at": iso(view.due_at),
+        "overdue": view.overdue,
+        "created_at": iso(view.created_at),
+    }
+
+
+def instance_summary(instance) -> dict:
+    return {
+        "id": instance.id,
+        "process": instance.process_key,
+        "version": instance.version,
+        "status": instance.status,
+        "stage": instance.stage,
+        "file_number": instance.file_number,
+        "started_by": instance.started_by,
+        "started_at": iso(instance.started_at),
+        "ended_at": iso(instance.ended_at),
+    }
+
+
+def instance(detail) -> dict:
+    return {
+        **instance_summary(detail.instance),
+        "data": detail.instance.data,
+        "open_tasks": [task(t) for t in detail.open_tasks],
+        "timers": [timer(t) for t in detail.timers],
+    }
+
+
+def timer(row) -> dict:
+    return {"id": row.id, "element": row.element, "name": row.name, "due_at": iso(row.due_at)}
+
+
+def event(row) -> dict:
+    return {
+        "seq": row.seq,
+        "at": iso(row.at),
+        "type": row.type,
+        "actor": row.actor,
+        "element": row.element,
+        "task_id": row.task_id,
+        "data": row.data,
+    }
+
+
+def process_version(row, with_checksum=False) -> dict:
+    body = {
+        "key": row.key,
+        "name": row.name,
+        "version": row.version,
+        "deployed_at": iso(row.deployed_at),
+    }
+    if with_checksum:
+        body.update(deployed_by=row.deployed_by, sha256=row.sha256, calls=row.called)
+    return body
+
+
+def document(row, instance_id) -> dict:
+    return {
+        "name": row.name,
+        "title": row.title,
+        "content_type": row.content_type,
+        "created_at": iso(row.created_at),
+        "url": f"/api/v1/instances/{instance_id}/documents/{row.name}",
+    }
+
+
+def stored_file(row) -> dict:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "size": row.size,
+        "sha256": row.sha256,
+        "content_type": row.content_type,
+    }

@@ -1,0 +1,56 @@
+"""The inbox and the task actions."""
+
+from flask import jsonify, request
+
+from . import bp
+from . import serialize as out
+from .common import actor, json_body, system
+from .errors import BadRequest
+
+SCOPES = {"mine", "group"}
+
+
+@bp.get("/tasks")
+def list_tasks():
+    scope = request.args.get("scope", "mine")
+    if scope not in SCOPES:
+        raise BadRequest("scope must be mine or group", fields={"scope": "unknown scope"})
+    overdue = request.args.get("overdue")
+    views = system().tasks.inbox(
+        actor(),
+        scope=scope,
+        process=request.args.get("process") or None,
+        stage=request.args.get("stage") or None,
+        overdue=None if overdue is None else overdue.lower() in ("1", "true", "yes"),
+    )
+    return jsonify([out.task(view) for view in views])
+
+
+@bp.get("/tasks/<task_id>")
+def get_task(task_id):
+    detail = system().tasks.task(actor(), task_id)
+    return jsonify(
+        {
+            **out.task(detail.task),
+            "form": detail.form,
+            "data": detail.data,
+            "instructions": detail.instructions,
+        }
+    )
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim_task(task_id):
+    return jsonify(out.task(system().tasks.claim(actor(), task_id)))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+def unclaim_task(task_id):
+    return jsonify(out.task(system().tasks.unclaim(actor(), task_id)))
+
+
+@bp.post("/tasks/<task_id>/complete")
+def complete_task(task_id):
+    body = json_body({"data"})
+    instance = system().tasks.complete(actor(), task_id, body.get("data", {}))
+    return jsonify(out.instance(system().records.instance(actor(), instance.id)))
