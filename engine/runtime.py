@@ -76,6 +76,9 @@ class Engine:
         # Called with the earliest due time of timers a committed step created (a scheduler
         # uses this to wake exactly then instead of polling).
         self.timer_listeners: list = []
+        # One sweep at a time in this process; whoever moves a settable clock holds it too,
+        # so a sweep never sees half a clock move.
+        self.sweep_lock = threading.RLock()
 
     def unit_of_work(self, now=None) -> UnitOfWork:
         return UnitOfWork(self, now)
@@ -209,7 +212,10 @@ class Engine:
         """Wake every instance with a timer due at `now` (default: the clock); return how
         many timers fired. Each instance is its own unit of work: one failing instance is
         logged and left as it was, the others go on."""
-        now = now or self.clock.now()
+        with self.sweep_lock:
+            return self._fire_due(now or self.clock.now())
+
+    def _fire_due(self, now) -> int:
         with self.unit_of_work(now) as uow:
             due = uow.session.scalars(
                 select(Timer.instance_id)

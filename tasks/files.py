@@ -19,7 +19,7 @@ def store_file(session, actor, name, content_type, content: bytes, now, limit=MA
     row = StoredFile(
         id=str(uuid.uuid4()),
         name=_safe_name(name),
-        content_type=content_type or "application/octet-stream",
+        content_type=_safe_content_type(content_type),
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         content=content,
@@ -75,3 +75,9 @@ def _safe_name(name: str) -> str:
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>:|?*')
     return name.strip()[:200] or "file"
+
+
+def _safe_content_type(content_type: str | None) -> str:
+    if content_type and content_type.isprintable() and len(content_type) <= 200:
+        return content_type
+    return "application/octet-stream"

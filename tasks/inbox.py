@@ -59,12 +59,11 @@ def inbox_query(
     session, actor: Actor, now, scope: str = "mine", process=None, stage=None, overdue=None
 ):
     """`mine`: open tasks assigned to the actor. `group`: open unclaimed tasks of the
-    actor's roles (enterprise and expert tasks reach center staff too)."""
+    actor's roles (enterprise and expert tasks reach center staff too). `all`: both."""
     query = select(HumanTask).where(HumanTask.state == "open")
-    if scope == "mine":
-        query = query.where(HumanTask.assignee == actor.username)
-    else:
-        query = query.where(HumanTask.assignee.is_(None), _role_filter(actor))
+    mine = HumanTask.assignee == actor.username
+    group = and_(HumanTask.assignee.is_(None), _role_filter(actor))
+    query = query.where({"mine": mine, "group": group}.get(scope, or_(mine, group)))
     if process:
         query = query.where(HumanTask.process_key == process)
     if stage:

@@ -38,11 +38,14 @@ class Actor:
         return role in self.roles
 
 
-def acting_role(actor: Actor, task_role: str | None, subject: str | None):
-    """How `actor` may act on a task of `task_role` for `subject`: ("self", None),
-    ("proxy", whom it acts for), or None when it may not."""
+def acting_role(actor: Actor, task_role: str | None, subject: str | None, starter: str):
+    """How `actor` may act on a task of `task_role` for `subject` in an instance that
+    `starter` started: ("self", None), ("proxy", whom it acts for), or None."""
     if task_role is None:
         return None
+    if task_role == "applicant":
+        # The applicant's tasks belong to the applicant who applied, not to every applicant.
+        return ("self", None) if actor.has("applicant") and actor.username == starter else None
     if actor.has(task_role):
         if actor.subject_name and task_role in PROXY_ROLES and subject != actor.subject_name:
             return None  # an enterprise user acts only for its own enterprise

@@ -84,7 +84,7 @@ class TaskService:
         return False
 
     def _may_see_task(self, session, actor, row, instance) -> bool:
-        if acting_role(actor, row.role, row.subject) is not None:
+        if acting_role(actor, row.role, row.subject, instance.started_by) is not None:
             return True
         return self.may_see(session, actor, instance)
 
@@ -105,7 +105,7 @@ class TaskService:
     def claim(self, actor: Actor, task_id: str) -> TaskView:
         with self.engine.unit_of_work() as uow:
             row, instance = self._lock_task(uow, task_id)
-            self._authorise(actor, row)
+            self._authorise(uow.session, actor, row, instance)
             if row.assignee not in (None, actor.username):
                 raise Conflict(f"task '{row.element}' is claimed by {row.assignee}")
             if row.assignee is None:
@@ -116,7 +116,7 @@ class TaskService:
     def unclaim(self, actor: Actor, task_id: str) -> TaskView:
         with self.engine.unit_of_work() as uow:
             row, instance = self._lock_task(uow, task_id)
-            self._authorise(actor, row)
+            self._authorise(uow.session, actor, row, instance)
             if row.assignee not in (None, actor.username) and not actor.has("center_head"):
                 raise Conflict(f"task '{row.element}' is claimed by {row.assignee}")
             if row.assignee is not None:
@@ -127,7 +127,7 @@ class TaskService:
     def complete(self, actor: Actor, task_id: str, data) -> Instance:
         with self.engine.unit_of_work() as uow:
             row, instance = self._lock_task(uow, task_id)
-            how = self._authorise(actor, row)
+            how = self._authorise(uow.session, actor, row, instance)
             if row.assignee not in (None, actor.username):
                 raise Conflict(f"task '{row.element}' is claimed by {row.assignee}")
             cleaned = self._validate(uow.session, actor, row.form_key, data, instance.id)
@@ -184,9 +184,11 @@ class TaskService:
             raise Conflict(f"task '{row.element}' is already {row.state}")
         return row, instance
 
-    def _authorise(self, actor: Actor, row: HumanTask):
-        how = acting_role(actor, row.role, row.subject)
+    def _authorise(self, session, actor: Actor, row: HumanTask, instance: Instance):
+        how = acting_role(actor, row.role, row.subject, instance.started_by)
         if how is None:
+            if not self.may_see(session, actor, instance):
+                raise NotFound(f"task '{row.id}' does not exist")  # not even its existence
             raise Forbidden(f"task '{row.element}' is for the role {row.role}")
         return how
 
@@ -199,7 +201,8 @@ class TaskService:
         try:
             cleaned = form.validate(data)
         except FormValidationError as exc:
-            raise InvalidData(f"the form '{form_key}' has errors", fields=exc.fields) from None
+            fields = {(path or "data"): message for path, message in exc.fields.items()}
+            raise InvalidData(f"the form '{form_key}' has errors", fields=fields) from None
         errors = files.check_files(session, cleaned, form.file_ids(cleaned), actor, instance_id)
         if errors:
             raise InvalidData("a file is not usable here", fields=errors)

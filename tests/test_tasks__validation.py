@@ -59,9 +59,12 @@ def test_an_unknown_or_foreign_file_id_is_refused(driver):
 def test_only_the_tasks_role_may_complete_it(driver):
     driver.start()
     task_id = driver.task("review_application").id
-    for role in ("applicant", "auditor", "center_head", "enterprise"):
+    for role in ("applicant", "auditor", "center_head"):
         with pytest.raises(Forbidden):
             driver.tasks.complete(driver.actors[role], task_id, {"decision": "accept"})
+    # Someone who may not even see the instance is not told the task exists.
+    with pytest.raises(NotFound):
+        driver.tasks.complete(driver.actors["enterprise"], task_id, {"decision": "accept"})
     with pytest.raises(NotFound):
         driver.tasks.complete(driver.actors["center_staff"], "no-such-task", {})
 

@@ -13,6 +13,8 @@ PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi_document"}
 
 @bp.before_request
 def authenticate():
+    if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+        raise BadRequest("the address may not contain NUL characters")
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     header = request.headers.get("Authorization", "")

@@ -18,9 +18,15 @@ def json_body(allowed: set[str], required: set[str] = frozenset()) -> dict:
     if not request.data:
         body = {}
     else:
-        body = request.get_json(silent=True, force=True)
+        try:
+            body = request.get_json(silent=True, force=True)
+        except RecursionError:
+            body = None
         if body is None:
             raise BadRequest("the body is not valid JSON", fields={"body": "malformed JSON"})
+    bad = _nul_path(body)
+    if bad is not None:
+        raise BadRequest("text may not contain NUL characters", fields={bad or "body": "NUL"})
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object", fields={"body": "not an object"})
     unknown = sorted(set(body) - allowed)
@@ -36,11 +42,36 @@ def json_body(allowed: set[str], required: set[str] = frozenset()) -> dict:
     return body
 
 
-def query_int(name: str):
+def query_int(name: str, minimum: int = 1, maximum: int = 2**31 - 1):
     value = request.args.get(name)
     if value is None:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise BadRequest(f"{name} must be a whole number", fields={name: "not a number"}) from None
+    if not minimum <= number <= maximum:
+        raise BadRequest(
+            f"{name} must be between {minimum} and {maximum}", fields={name: "out of range"}
+        )
+    return number
+
+
+def _nul_path(value, path=""):
+    """The dotted path of the first string holding a NUL character (databases refuse them)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return path or "body"
+        found = _nul_path(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None

@@ -51,8 +51,9 @@ PATHS = {
             },
             errors=(400, 401),
         )
+        | {"security": []}
     },
-    "/api/v1/openapi.json": {"get": _op("This document", errors=())},
+    "/api/v1/openapi.json": {"get": _op("This document", errors=()) | {"security": []}},
     "/api/v1/processes": {"get": _op("Latest version of each process", schema={"type": "array"})},
     "/api/v1/processes/deploy": {
         "post": {
@@ -172,7 +173,7 @@ PATHS = {
             schema={"type": "array", "items": REF["Task"]},
             errors=(400, 401),
             params=[
-                _query("scope", {"enum": ["mine", "group"]}),
+                _query("scope", {"enum": ["mine", "group", "all"], "default": "all"}),
                 _query("process"),
                 _query("stage"),
                 _query("overdue", {"type": "boolean"}),
@@ -220,7 +221,7 @@ PATHS = {
     },
     "/api/v1/files": {
         "post": {
-            **_op("Upload a file", ok="201", schema=REF["File"], errors=(400, 401, 413)),
+            **_op("Upload a file", ok="201", schema=REF["File"], errors=(400, 401, 413, 422)),
             "requestBody": {
                 "required": True,
                 "content": {

@@ -53,14 +53,19 @@ def deploy():
 def _uploaded_files() -> dict[str, bytes]:
     if request.mimetype in ("application/xml", "text/xml", "application/bpmn+xml"):
         name = request.args.get("filename", "upload.bpmn")
-        return {name: request.get_data()}
+        if (request.content_length or 0) > MAX_BPMN_BYTES:
+            raise TooLarge(f"a diagram may not be larger than {MAX_BPMN_BYTES} bytes")
+        content = request.get_data()
+        if len(content) > MAX_BPMN_BYTES:
+            raise TooLarge(f"a diagram may not be larger than {MAX_BPMN_BYTES} bytes")
+        return {name: content}
     if request.mimetype == "multipart/form-data":
         files = {}
         for index, upload in enumerate(request.files.getlist("file")):
             content = upload.read(MAX_BPMN_BYTES + 1)
             if len(content) > MAX_BPMN_BYTES:
                 raise TooLarge(f"{upload.filename} is larger than {MAX_BPMN_BYTES} bytes")
-            files[upload.filename or f"upload{index}.bpmn"] = content
+            files[(upload.filename or f"upload{index}.bpmn").replace("\x00", "")] = content
         if not files:
             raise BadRequest("send the diagrams as multipart fields named 'file'")
         return files

@@ -7,14 +7,14 @@ from . import serialize as out
 from .common import actor, json_body, system
 from .errors import BadRequest
 
-SCOPES = {"mine", "group"}
+SCOPES = {"mine", "group", "all"}
 
 
 @bp.get("/tasks")
 def list_tasks():
-    scope = request.args.get("scope", "mine")
+    scope = request.args.get("scope", "all")
     if scope not in SCOPES:
-        raise BadRequest("scope must be mine or group", fields={"scope": "unknown scope"})
+        raise BadRequest("scope must be mine, group or all", fields={"scope": "unknown scope"})
     overdue = request.args.get("overdue")
     views = system().tasks.inbox(
         actor(),
