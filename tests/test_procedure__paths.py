@@ -30,12 +30,7 @@ def test_rejecting_without_a_reason_is_refused_and_changes_nothing(driver):
 
 
 def test_the_applicant_sends_the_service_design_back_and_staff_revise_it(driver):
-    driver.start()
-    driver.complete("review_application")
-    driver.complete("plan_survey")
-    driver.complete_all("fill_questionnaire")
-    driver.complete("site_survey")
-    driver.complete("design_service")
+    driver.run_until("confirm_service_design")
     driver.complete("confirm_service_design", {"decision": "revise", "comments": "增加法务内容"})
     assert driver.open_elements() == ["design_service"]
     driver.complete("design_service", {"content": "融资与法务", "mode": "consulting"})
@@ -45,13 +40,7 @@ def test_the_applicant_sends_the_service_design_back_and_staff_revise_it(driver)
 
 
 def test_failed_content_review_sends_every_outline_back_to_its_expert(driver):
-    driver.start()
-    driver.complete("review_application")
-    driver.complete("plan_survey")
-    driver.complete_all("fill_questionnaire")
-    for element in ("site_survey", "design_service", "confirm_service_design", "select_experts"):
-        driver.complete(element)
-    driver.complete_all("submit_outline")
+    driver.run_until("review_content")
     driver.complete("review_content", {"decision": "revise", "comments": "请补充案例"})
     assert sorted(t.subject for t in driver.open_tasks("submit_outline")) == ["刘律师", "张教授"]
     driver.complete_all("submit_outline", {"topic": "修订版", "outline": "含案例"})
@@ -63,15 +52,7 @@ def test_failed_content_review_sends_every_outline_back_to_its_expert(driver):
 
 @pytest.mark.parametrize("who_rejects", ["approve_budget_division", "approve_budget_center"])
 def test_one_approver_rejecting_returns_the_budget_and_both_must_approve_again(driver, who_rejects):
-    driver.start()
-    driver.complete("review_application")
-    driver.complete("plan_survey")
-    driver.complete_all("fill_questionnaire")
-    for element in ("site_survey", "design_service", "confirm_service_design", "select_experts"):
-        driver.complete(element)
-    driver.complete_all("submit_outline")
-    for element in ("review_content", "assign_coordinators", "prepare_budget"):
-        driver.complete(element)
+    driver.run_until("approve_budget_division")
     other = ({"approve_budget_division", "approve_budget_center"} - {who_rejects}).pop()
     driver.complete(who_rejects, {"decision": "reject", "comments": "专家费偏高"})
     driver.complete(other)

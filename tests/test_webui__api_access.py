@@ -9,17 +9,10 @@ import pytest
 from tasks import users
 from webui.app import create_app
 
+from .api_client import sign_in
 from .driver import DEFAULTS, ENTERPRISES
 
 HENGDA, LVYUAN, HUAXIN = ENTERPRISES
-
-
-def sign_in(client, system, username, roles, **extra):
-    """Bearer headers for `username` (created, or given a password if the driver made it)."""
-    system.tasks.add_user(username, roles, password="pw", **extra)
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": "pw"})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
 @pytest.fixture

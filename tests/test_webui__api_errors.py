@@ -10,6 +10,7 @@ from werkzeug.test import encode_multipart
 from webui.app import create_app
 from webui.composition import PROCESSES_DIR
 
+from .api_client import sign_in
 from .driver import APPLICATION, DEFAULTS
 
 MAIN = (PROCESSES_DIR / "order_service.bpmn").read_text(encoding="utf-8")
@@ -45,14 +46,6 @@ def large_upload(content: bytes, filename: str) -> dict:
     upload = FileStorage(io.BytesIO(content), filename, content_type="application/octet-stream")
     boundary, body = encode_multipart({"file": upload})
     return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
-
-
-def sign_in(client, system, username, roles, **extra):
-    """Bearer headers for `username` (created, or given a password if the driver made it)."""
-    system.tasks.add_user(username, roles, password="pw", **extra)
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": "pw"})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
 @pytest.fixture

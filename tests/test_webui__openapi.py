@@ -9,6 +9,8 @@ import pytest
 
 from webui.app import create_app
 
+from .api_client import sign_in
+
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 PUBLIC = {("/api/v1/auth/token", "post"), ("/api/v1/openapi.json", "get")}
 
@@ -217,12 +219,6 @@ def test_the_public_operations_declare_no_security(plain_app):
             assert operation.get("security") == [], f"{method.upper()} {path}"
 
 
-def _sign_in(client, system, username, roles):
-    system.tasks.add_user(username, roles, password="pw")
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": "pw"})
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-
 OBSERVED = [
     ("post", "/api/v1/files", {"data": {}}, 400),
     pytest.param(
@@ -245,7 +241,7 @@ def test_a_status_the_server_answers_is_documented(
     plain_app, system, method, path, request_kwargs, status
 ):
     client = plain_app.test_client()
-    headers = _sign_in(client, system, "applicant", ["applicant", "process_owner"])
+    headers = sign_in(client, system, "applicant", ["applicant", "process_owner"])
     kwargs = dict(request_kwargs)
     url = kwargs.pop("path", path)
     if "upload" in kwargs:  # a fresh stream each run: the client closes the one it sends
