@@ -55,6 +55,8 @@ class ProcessVersion(Base):
     filename: Mapped[str] = mapped_column(String(500))
     bpmn: Mapped[str] = mapped_column(Text)
     called: Mapped[list] = mapped_column(default=list)
+    # The version of each called process bundled into this one: {key: version}.
+    called_versions: Mapped[dict] = mapped_column(default=dict)
     spec_json: Mapped[str] = mapped_column(Text)
     start_form: Mapped[str | None] = mapped_column(String(200))
     deployed_by: Mapped[str | None] = mapped_column(String(200))
@@ -93,6 +95,8 @@ class HumanTask(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(200))
+    # The BPMN process (main or called) whose diagram holds the element.
+    diagram: Mapped[str | None] = mapped_column(String(200))
     element: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(500))
     name_en: Mapped[str | None] = mapped_column(String(500))
@@ -119,6 +123,7 @@ class Timer(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    diagram: Mapped[str | None] = mapped_column(String(200))
     element: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(500))
     attached_to: Mapped[str | None] = mapped_column(String(200))
@@ -225,6 +230,23 @@ class Document(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Expert(Base):
+    """The register of experts and service institutions that staff choose from."""
+
+    __tablename__ = "experts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    organisation: Mapped[str] = mapped_column(String(300))
+    specialty: Mapped[str] = mapped_column(String(300))
+    qualification: Mapped[str] = mapped_column(String(300))
+    experience: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
 
 
 class CalendarOverride(Base):

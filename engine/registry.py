@@ -64,10 +64,15 @@ class ProcessRegistry:
         parser, processes = self._check(session, files)
         shas = {key: self._bundle_sha(session, key, processes) for key in processes}
         results = []
-        for key, process in sorted(processes.items()):
+        versions: dict[str, int] = {}
+        # Called processes first, so a caller can record which of their versions it bundles.
+        for key, process in sorted(
+            processes.items(), key=lambda kv: (_depth(kv[0], processes), kv[0])
+        ):
             latest = latest_version(session, key)
             calls = tuple(process.called)
             if latest is not None and latest.sha256 == shas[key]:
+                versions[key] = latest.version
                 results.append(Deployed(key, latest.version, False, process.filename, calls))
                 continue
             spec = parser.get_spec(key)
@@ -80,6 +85,10 @@ class ProcessRegistry:
                 filename=process.filename,
                 bpmn=process.xml,
                 called=sorted(subprocess_specs),
+                called_versions={
+                    k: versions.get(k) or latest_version(session, k).version
+                    for k in subprocess_specs
+                },
                 spec_json=specs_to_json(spec, subprocess_specs),
                 start_form=process.start_form,
                 deployed_by=deployed_by,
@@ -87,6 +96,7 @@ class ProcessRegistry:
             )
             session.add(row)
             session.flush()
+            versions[key] = row.version
             results.append(Deployed(key, row.version, True, process.filename, calls))
         return results
 
@@ -199,6 +209,12 @@ class ProcessRegistry:
 
         add(key)
         return digest.hexdigest()
+
+
+def _depth(key, processes, seen=()) -> int:
+    """0 for a process that calls nothing uploaded here, else one more than its callees."""
+    called = [c for c in processes[key].called if c in processes and c not in seen]
+    return 1 + max((_depth(c, processes, (*seen, key)) for c in called), default=-1)
 
 
 def latest_version(session, key: str) -> ProcessVersion | None:

@@ -164,6 +164,11 @@ class TaskService:
                 return None
             return tokens.issue_token(uow.session, actor.username, uow.now), actor
 
+    def check_password(self, username: str, password: str) -> Actor | None:
+        """The actor for good credentials (a browser session), else None."""
+        with self.engine.unit_of_work() as uow:
+            return users.authenticate(uow.session, username, password)
+
     def actor_for_token(self, token: str) -> Actor | None:
         with self.engine.unit_of_work() as uow:
             return tokens.actor_for_token(uow.session, token, uow.now)

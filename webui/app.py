@@ -6,6 +6,7 @@ from flask import Flask, jsonify
 
 from engine.clock import SettableClock
 
+from . import pages
 from .api import bp as api_blueprint
 from .api import errors
 
@@ -25,12 +26,14 @@ def create_app(system, config=None) -> Flask:
 
     errors.init_app(app)
     app.register_blueprint(api_blueprint)
+    pages.init_app(app, api_blueprint)
     if os.environ.get("DINGDAN_TEST_CLOCK") == "1" and isinstance(
         system.engine.clock, SettableClock
     ):
         from .api.test_clock import bp as test_clock_blueprint
 
         app.register_blueprint(test_clock_blueprint)
+        pages.csrf.exempt(test_clock_blueprint)  # bearer-authenticated, like the API
 
     @app.get("/healthz")
     def healthz():

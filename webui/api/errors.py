@@ -1,8 +1,10 @@
-"""The one place where errors become HTTP statuses, always in API.md's error shape."""
+"""The one place where errors become HTTP statuses: API.md's error shape for the API,
+an error page for people."""
 
 import logging
 
-from flask import jsonify
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -66,18 +68,37 @@ def error_response(status: int, code: str, message: str, fields=None, details=No
     return response
 
 
+def _respond(status, code, message, fields=None, details=None):
+    """JSON for the API; a page for a person in a browser."""
+    if request.path.startswith("/api/"):
+        return error_response(status, code, message, fields, details)
+    headings = {
+        400: _("请求无法识别"),
+        401: _("请先登录"),
+        403: _("无权执行此操作"),
+        404: _("未找到"),
+        409: _("已被他人处理"),
+        413: _("文件过大"),
+        422: _("请检查表单"),
+    }
+    heading = headings.get(status, _("出现错误"))
+    return render_template(
+        "pages/error.html", status=status, heading=heading, message=message
+    ), status
+
+
 def init_app(app) -> None:
     @app.errorhandler(DingdanError)
     def domain_error(error: DingdanError):
         status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
-        return error_response(status, error.code, error.message, error.fields, error.details)
+        return _respond(status, error.code, error.message, error.fields, error.details)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = HTTP_CODES.get(error.code, "error")
-        return error_response(error.code, code, error.description or error.name)
+        return _respond(error.code, code, error.description or error.name)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unexpected error")
-        return error_response(500, "internal_error", "internal error; it has been logged")
+        return _respond(500, "internal_error", "internal error; it has been logged")
