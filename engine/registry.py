@@ -6,7 +6,6 @@ one error anywhere and nothing is deployed. Each process key gets a new version 
 its content — its own file and the processes it calls — changed.
 """
 
-import ast
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import func, select
 
-from . import bpmn_xml
+from . import bpmn_xml, sandbox
 from .bpmn_xml import NS
 from .errors import InvalidBpmn
 from .models import ProcessVersion
@@ -160,6 +159,9 @@ class ProcessRegistry:
             form = props.get(FORM_PROPERTY)
             if form and not self.form_exists(form):
                 errors.append(_at(filename, node, f"form '{form}' does not exist"))
+            refused = sandbox.check(props["notifyText"], "eval") if "notifyText" in props else None
+            if refused:
+                errors.append(_at(filename, node, f"expression refused: {refused}"))
         for path, mode in _EXPRESSIONS.items():
             for expr in process_node.iterfind(f".//{path}", NS):
                 owner = _owner(expr)
@@ -168,10 +170,9 @@ class ProcessRegistry:
                     if path != "bpmn:script":
                         errors.append(_at(filename, owner, "empty expression"))
                     continue
-                try:
-                    ast.parse(text, mode=mode)
-                except SyntaxError as exc:
-                    errors.append(_at(filename, owner, f"expression does not compile: {exc.msg}"))
+                refused = sandbox.check(text, mode)
+                if refused:
+                    errors.append(_at(filename, owner, f"expression refused: {refused}"))
         return errors
 
     def _check_called(self, session, parser, trees, processes) -> list[dict]:

@@ -377,7 +377,10 @@ def _with_submission(data: dict, element: str, subject: str | None, submission: 
 def _process_error(exc) -> ProcessError:
     task = getattr(exc, "task", None)
     element = task.task_spec.bpmn_id if task is not None else None
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    message = str(exc).splitlines()[0].strip() if str(exc) else type(exc).__name__
+    cause = exc.__cause__ or exc.__context__  # what the expression itself raised
+    if cause is not None:
+        message = f"{message.rstrip('. ')}: {type(cause).__name__}: {cause}"
     error = ProcessError(f"{element}: {message}" if element else message)
     error.details = [{"element": element, "message": message}]
     return error

@@ -8,10 +8,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from .calendar import WorkingDayCalendar
 from .numbering import next_file_number
+from .sandbox import SandboxEnvironment
 
 
 @dataclass
@@ -58,7 +59,7 @@ def _next_file_number(prefix: str) -> str:
 class DingdanScriptEngine(PythonScriptEngine):
     def __init__(self, clock, settings):
         self.clock = clock
-        environment = TaskDataEnvironment(
+        environment = SandboxEnvironment(
             {
                 "now": _now,
                 "working_days_after": _working_days_after,
