@@ -1,14 +1,30 @@
-"""The audit log: one event per change, written in the same transaction as the change."""
+"""The audit log: one event per change, written in the same transaction as the change.
 
-from sqlalchemy import func, select
+Events form hash chains (see AuditEvent). `verify` recomputes them; on PostgreSQL a
+trigger refuses any UPDATE or DELETE of an event, so only the database owner bypassing
+it could alter one — and the chain would show that too.
+"""
 
-from .models import AuditEvent
+import hashlib
+import json
+from datetime import UTC
+
+from sqlalchemy import DDL, event, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .models import AuditEvent, AuditHead
+
+SYSTEM_CHAIN = "system"
+GENESIS = "0" * 64
 
 
 def record(session, instance_id, type_, at, *, actor=None, element=None, task_id=None, data=None):
-    """Append an event; the caller holds the instance's lock, so seq cannot race."""
-    seq = _next_seq(session, instance_id)
-    event = AuditEvent(
+    """Append an event. An instance's events are serialised by the caller's lock on the
+    instance; the system chain takes its own lock."""
+    chain = instance_id or SYSTEM_CHAIN
+    seq, prev_hash = _next_link(session, chain)
+    event_row = AuditEvent(
+        chain=chain,
         instance_id=instance_id,
         seq=seq,
         at=at,
@@ -17,28 +33,132 @@ def record(session, instance_id, type_, at, *, actor=None, element=None, task_id
         element=element,
         task_id=task_id,
         data=data or {},
+        prev_hash=prev_hash,
     )
-    session.add(event)
-    return event
+    event_row.hash = event_hash(event_row)
+    session.info["audit_tail"][chain] = (seq, event_row.hash)
+    session.add(event_row)
+    return event_row
 
 
-def _next_seq(session, instance_id) -> int:
-    # Read the stored maximum once per transaction, then count on from it.
-    counters = session.info.setdefault("audit_seq", {})
-    if instance_id not in counters:
-        counters[instance_id] = (
-            session.scalar(
-                select(func.max(AuditEvent.seq)).where(AuditEvent.instance_id == instance_id)
+def canonical(row: AuditEvent) -> str:
+    """The event as canonical JSON: sorted keys, UTC times, no insignificant space."""
+    return json.dumps(
+        {
+            "chain": row.chain,
+            "instance_id": row.instance_id,
+            "seq": row.seq,
+            "at": row.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "type": row.type,
+            "actor": row.actor,
+            "element": row.element,
+            "task_id": row.task_id,
+            "data": row.data,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def event_hash(row: AuditEvent) -> str:
+    return hashlib.sha256((row.prev_hash + canonical(row)).encode("utf-8")).hexdigest()
+
+
+def _next_link(session, chain: str) -> tuple[int, str]:
+    # Read the chain's tail once per transaction, then count on from it.
+    tails = session.info.setdefault("audit_tail", {})
+    if chain not in tails:
+        if chain == SYSTEM_CHAIN and session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(4242)"))  # one writer at a time
+        last = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash)
+            .where(AuditEvent.chain == chain)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).first()
+        tails[chain] = (last.seq, last.hash) if last else (0, GENESIS)
+    seq, prev_hash = tails[chain]
+    return seq + 1, prev_hash
+
+
+def write_heads(session) -> None:
+    """Record each chain's new tail; called by the unit of work just before it commits."""
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
+        session.get_bind().dialect.name
+    ]
+    for chain, (seq, hash_) in session.info.pop("audit_tail", {}).items():
+        statement = insert(AuditHead).values(chain=chain, seq=seq, hash=hash_)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["chain"], set_={"seq": seq, "hash": hash_}
             )
-            or 0
         )
-    counters[instance_id] += 1
-    return counters[instance_id]
 
 
 def history(session, instance_id) -> list[AuditEvent]:
     return list(
         session.scalars(
-            select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
+            select(AuditEvent).where(AuditEvent.chain == instance_id).order_by(AuditEvent.seq)
         )
     )
+
+
+def verify(session, chain: str | None = None) -> list[str]:
+    """Recompute the chains (one, or all); the problems found, first one per chain."""
+    query = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq)
+    if chain is not None:
+        query = query.where(AuditEvent.chain == chain)
+    heads = {h.chain: h for h in session.scalars(select(AuditHead))}
+    problems = []
+    current, expected_seq, prev_hash, broken = None, 0, GENESIS, False
+    tails = {}
+    for row in session.scalars(query):
+        if row.chain != current:
+            current, expected_seq, prev_hash, broken = row.chain, 1, GENESIS, False
+        tails[row.chain] = row
+        if broken:
+            continue
+        where = f"chain {row.chain} event {row.seq} (id {row.id}, {row.type})"
+        if row.seq != expected_seq:
+            problems.append(f"{where}: expected event {expected_seq} — an event is missing")
+            broken = True
+        elif row.prev_hash != prev_hash:
+            problems.append(
+                f"{where}: does not follow the previous event — one was removed or changed"
+            )
+            broken = True
+        elif event_hash(row) != row.hash:
+            problems.append(f"{where}: its content does not match its hash — it was altered")
+            broken = True
+        expected_seq, prev_hash = row.seq + 1, row.hash
+    for name, head in heads.items():
+        if chain not in (None, name) or any(p.startswith(f"chain {name} ") for p in problems):
+            continue
+        tail = tails.get(name)
+        if tail is None or (tail.seq, tail.hash) != (head.seq, head.hash):
+            problems.append(
+                f"chain {name} event {head.seq}: the chain ends at "
+                f"{tail.seq if tail else 0} — events were cut off its end"
+            )
+    return problems
+
+
+def count(session, chain: str | None = None) -> int:
+    query = select(func.count()).select_from(AuditEvent)
+    if chain is not None:
+        query = query.where(AuditEvent.chain == chain)
+    return session.scalar(query)
+
+
+_REFUSE_CHANGES = DDL(
+    """
+    CREATE OR REPLACE FUNCTION dingdan_audit_append_only() RETURNS trigger AS $$
+    BEGIN
+      RAISE EXCEPTION 'audit events are append-only';
+    END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+      FOR EACH ROW EXECUTE FUNCTION dingdan_audit_append_only();
+    """
+).execute_if(dialect="postgresql")
+event.listen(AuditEvent.__table__, "after_create", _REFUSE_CHANGES)

@@ -133,18 +133,35 @@ class Timer(Base):
 
 
 class AuditEvent(Base):
+    """One change, appended and never altered. Each chain — an instance's events, or the
+    system's (deploys, users, calendar) — is hash-linked: `hash` covers the event's
+    canonical JSON and the previous event's hash, so an edited or deleted row shows."""
+
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(36))
     instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
     seq: Mapped[int]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     type: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str | None] = mapped_column(String(200))
     element: Mapped[str | None] = mapped_column(String(200))
     task_id: Mapped[str | None] = mapped_column(String(36))
     data: Mapped[dict] = mapped_column(default=dict)
+
+
+class AuditHead(Base):
+    """The last event of each chain, so that cutting events off a chain's end shows too."""
+
+    __tablename__ = "audit_heads"
+
+    chain: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Notice(Base):

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from . import audit
 from .errors import Conflict
 
 
@@ -44,6 +45,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         try:
+            audit.write_heads(self.session)
             self.session.commit()
         except StaleDataError:
             self.rollback()

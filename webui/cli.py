@@ -7,6 +7,7 @@ import socket
 import sys
 from pathlib import Path
 
+from engine import audit
 from engine.errors import DingdanError
 
 from .composition import build
@@ -62,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     run_due = timers.add_parser("run-due", help="fire every timer due now, once")
     run_due.set_defaults(run=_timers_run_due)
 
+    audit = commands.add_parser("audit", help="the audit log").add_subparsers(metavar="ACTION")
+    verify = audit.add_parser("verify", help="recompute the hash chains; exit 1 on a break")
+    verify.add_argument("instance", nargs="?", help="one instance (default: every chain)")
+    verify.set_defaults(run=_audit_verify)
+
     db = commands.add_parser("db", help="the database").add_subparsers(metavar="ACTION")
     upgrade = db.add_parser("upgrade", help="bring the schema up to date")
     upgrade.set_defaults(run=_db_upgrade)
@@ -99,6 +105,19 @@ def _timers_run_due(args) -> int:
     system = _system(args)
     system.setup()
     print(system.engine.fire_due())
+    return 0
+
+
+def _audit_verify(args) -> int:
+    system = _system(args)
+    with system.engine.unit_of_work() as uow:
+        problems = audit.verify(uow.session, args.instance)
+        count = audit.count(uow.session, args.instance)
+    if problems:
+        for problem in problems:
+            print(f"dingdan: audit log broken: {problem}", file=sys.stderr)
+        return 1
+    print(f"audit log intact: {count} events verified")
     return 0
 
 
