@@ -77,6 +77,9 @@ class Instance(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     data: Mapped[dict] = mapped_column(default=dict)
+    # Why the instance is `failed`: element, error, when, and the step to retry.
+    incident: Mapped[dict | None] = mapped_column(default=None)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(default=1)
 

@@ -143,13 +143,16 @@ class Engine:
         self._step(uow, instance, workflow, lambda: None)
         return instance
 
-    def lock(self, uow, instance_id: str) -> Instance:
-        """Load an instance for a step, holding its row until the unit ends."""
+    def lock(self, uow, instance_id: str, skip_locked=False) -> Instance | None:
+        """Load an instance for a step, holding its row until the unit ends. With
+        `skip_locked`, None when another transaction holds it (PostgreSQL)."""
         query = select(Instance).where(Instance.id == instance_id)
         if not self.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
-            query = query.with_for_update()
+            query = query.with_for_update(skip_locked=skip_locked)
         instance = uow.session.scalars(query.execution_options(populate_existing=True)).first()
         if instance is None:
+            if skip_locked:
+                return None
             raise NotFound(f"instance '{instance_id}' does not exist")
         return instance
 
@@ -173,8 +176,10 @@ class Engine:
         row = uow.session.get(HumanTask, task_id)
         if row is None or row.instance_id != instance.id:
             raise NotFound(f"task '{task_id}' does not exist")
-        if row.state != "open" or instance.status != "running":
+        if row.state != "open":
             raise Conflict(f"task '{row.element}' is already {row.state}")
+        if not _steppable(instance):
+            raise Conflict(f"the instance is {_condition(instance)}; its tasks wait")
         workflow = self.workflow(uow, instance)
         task = workflow.get_task_from_id(uuid.UUID(task_id))
         if task is None or task.state != TaskState.READY:
@@ -219,21 +224,64 @@ class Engine:
         with self.unit_of_work(now) as uow:
             due = uow.session.scalars(
                 select(Timer.instance_id)
-                .where(Timer.state == "waiting", Timer.due_at <= now)
+                .join(Instance, Instance.id == Timer.instance_id)
+                .where(
+                    Timer.state == "waiting",
+                    Timer.due_at <= now,
+                    Instance.status == "running",
+                    Instance.suspended.is_(False),
+                )
                 .distinct()
             ).all()
         fired = 0
         for instance_id in due:
             try:
                 with self.unit_of_work(now) as uow:
-                    instance = self.lock(uow, instance_id)
-                    if instance.status != "running":
-                        continue
-                    workflow = self.workflow(uow, instance)
-                    fired += self._step(uow, instance, workflow, workflow.refresh_timers)
-            except (ProcessError, Conflict) as exc:
+                    instance = self.lock(uow, instance_id, skip_locked=True)
+                    if instance is None or not _steppable(instance):
+                        continue  # another worker has it, or it changed meanwhile
+                    fired += self.fire_timers(uow, instance)
+            except ProcessError as exc:
                 log.error("timer step of instance %s failed: %s", instance_id, exc.message)
+                self.record_incident(instance_id, exc, {"kind": "timer"})
+            except Conflict as exc:
+                log.warning("timer step of instance %s skipped: %s", instance_id, exc.message)
         return fired
+
+    def fire_timers(self, uow, instance: Instance) -> int:
+        """Fire this instance's due timers (the unit's time decides what is due)."""
+        workflow = self.workflow(uow, instance)
+        return self._step(uow, instance, workflow, workflow.refresh_timers)
+
+    def patch_data(self, uow, instance: Instance, patch: dict) -> None:
+        """Set workflow variables where the instance waits: how staff fix the data that
+        made an expression fail."""
+        workflow = self.workflow(uow, instance)
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            task.data.update(patch)
+        audit.record(uow.session, instance.id, "data_patched", uow.now, data={"patch": patch})
+
+    def record_incident(self, instance_id: str, error: ProcessError, action: dict) -> None:
+        """Mark an instance failed, in a transaction of its own (the failed step's was rolled
+        back): what failed, where, and the step to retry once the cause is fixed."""
+        element = (error.details or [{}])[0].get("element")
+        with self.unit_of_work() as uow:
+            instance = self.lock(uow, instance_id)
+            instance.status = "failed"
+            instance.incident = {
+                "element": element,
+                "error": error.message,
+                "at": uow.now.isoformat(),
+                "action": action,
+            }
+            audit.record(
+                uow.session,
+                instance.id,
+                "incident",
+                uow.now,
+                element=element,
+                data={"error": error.message, "action": action},
+            )
 
     # -- one step -------------------------------------------------------------------------
 
@@ -244,12 +292,19 @@ class Engine:
         uow.instances[instance.id] = instance
         context = StepContext(uow.session, uow.now, self.calendar)
         token = current_step.set(context)
-        completed = []
+        completed, last = [], []
         try:
             action()
-            workflow.do_engine_steps(did_complete_task=completed.append)
+            workflow.do_engine_steps(
+                will_complete_task=last.append, did_complete_task=completed.append
+            )
         except SpiffWorkflowException as exc:
             raise _process_error(exc) from None
+        except (Conflict, NotFound):
+            raise
+        except Exception as exc:  # a library error on odd data: still the process's failure
+            log.warning("engine step of %s failed", instance.id, exc_info=True)
+            raise _process_error(exc, last[-1] if last else None) from None
         finally:
             current_step.reset(token)
 
@@ -362,6 +417,14 @@ class Engine:
         )
 
 
+def _steppable(instance: Instance) -> bool:
+    return instance.status == "running" and not instance.suspended
+
+
+def _condition(instance: Instance) -> str:
+    return "suspended" if instance.suspended else instance.status
+
+
 def _with_submission(data: dict, element: str, subject: str | None, submission: dict) -> dict:
     """The instance's data view: each task's latest submission under its element id; a
     per-item task keeps one entry per subject."""
@@ -374,8 +437,8 @@ def _with_submission(data: dict, element: str, subject: str | None, submission: 
     return data
 
 
-def _process_error(exc) -> ProcessError:
-    task = getattr(exc, "task", None)
+def _process_error(exc, task=None) -> ProcessError:
+    task = getattr(exc, "task", None) or task
     element = task.task_spec.bpmn_id if task is not None else None
     message = str(exc).splitlines()[0].strip() if str(exc) else type(exc).__name__
     cause = exc.__cause__ or exc.__context__  # what the expression itself raised

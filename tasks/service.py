@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.errors import Conflict, Forbidden, InvalidData, NotFound, ProcessError
 from engine.models import HumanTask, Instance, StoredFile
 from engine.registry import latest_version
 from forms import FormValidationError
@@ -133,9 +133,7 @@ class TaskService:
             cleaned = self._validate(uow.session, actor, row.form_key, data, instance.id)
             self._check_complete_file(uow.session, instance, row.form_key)
             properties = self.engine.task_properties(uow, instance, task_id)
-            self.engine.complete(
-                uow, instance, task_id, cleaned, actor.username, on_behalf_of=how[1]
-            )
+            self._complete_or_record(uow, instance, row, cleaned, actor, how[1])
             self._attach_files(uow.session, row.form_key, cleaned, instance.id)
             template = properties.get("documentTemplate")
             if template:
@@ -144,6 +142,27 @@ class TaskService:
                 )
                 audit_actions.document_generated(uow, instance, row, document, actor)
             return instance
+
+    def _complete_or_record(self, uow, instance, row, cleaned, actor, on_behalf_of) -> None:
+        """Complete; when an expression of the diagram fails, the step rolls back and the
+        instance is marked failed with the submission kept, for staff to fix and retry."""
+        instance_id = instance.id
+        action = {
+            "kind": "complete",
+            "task_id": row.id,
+            "element": row.element,
+            "data": cleaned,
+            "actor": actor.username,
+            "on_behalf_of": on_behalf_of,
+        }
+        try:
+            self.engine.complete(
+                uow, instance, row.id, cleaned, actor.username, on_behalf_of=on_behalf_of
+            )
+        except ProcessError as error:
+            uow.rollback()  # release the instance before recording, in a unit of its own
+            self.engine.record_incident(instance_id, error, action)
+            raise
 
     def store_file(
         self, actor: Actor, name, content_type, content: bytes, limit=files.MAX_FILE_BYTES

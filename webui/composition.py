@@ -15,6 +15,7 @@ from engine.runtime import Engine, Settings
 from forms import FormRegistry
 from tasks.documents import DocumentRenderer
 from tasks.files import MAX_FILE_BYTES
+from tasks.operations import Operations
 from tasks.records import Records
 from tasks.service import TaskService
 
@@ -29,6 +30,7 @@ class System:
     forms: FormRegistry
     tasks: TaskService
     records: Records
+    operations: Operations
     processes_dir: Path
     max_file_bytes: int = MAX_FILE_BYTES
 
@@ -63,8 +65,9 @@ def build(database_url=None, clock=None, settings=None, processes_dir=None) -> S
     documents = DocumentRenderer(processes_dir / "templates")
     tasks = TaskService(engine, forms, documents)
     records = Records(engine, forms, tasks.may_see)
+    operations = Operations(engine, tasks)
     max_file_bytes = int(os.environ.get("DINGDAN_MAX_FILE_BYTES", MAX_FILE_BYTES))
-    return System(db, engine, forms, tasks, records, processes_dir, max_file_bytes)
+    return System(db, engine, forms, tasks, records, operations, processes_dir, max_file_bytes)
 
 
 def _has_form(forms: FormRegistry, filename: str) -> bool:

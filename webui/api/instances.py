@@ -71,3 +71,23 @@ def list_documents(instance_id):
 def get_document(instance_id, name):
     row = system().records.document(actor(), instance_id, name)
     return Response(row.body, content_type=row.content_type)
+
+
+@bp.post("/instances/<instance_id>/retry")
+def retry_instance(instance_id):
+    """Run a failed instance's failed step again, optionally with corrected data."""
+    body = json_body({"data", "patch"})
+    system().operations.retry(actor(), instance_id, body.get("data"), body.get("patch"))
+    return jsonify(out.instance(system().records.instance(actor(), instance_id)))
+
+
+@bp.post("/instances/<instance_id>/suspend")
+def suspend_instance(instance_id):
+    system().operations.suspend(actor(), instance_id)
+    return jsonify(out.instance(system().records.instance(actor(), instance_id)))
+
+
+@bp.post("/instances/<instance_id>/resume")
+def resume_instance(instance_id):
+    system().operations.resume(actor(), instance_id)
+    return jsonify(out.instance(system().records.instance(actor(), instance_id)))

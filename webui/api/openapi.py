@@ -127,6 +127,34 @@ PATHS = {
             params=[_path_param("instance_id")],
         )
     },
+    "/api/v1/instances/{instance_id}/retry": {
+        "post": _op(
+            "Retry a failed instance's failed step (staff), with corrected `data` or a `patch`",
+            schema=REF["Instance"],
+            body={
+                "type": "object",
+                "properties": {"data": {"type": "object"}, "patch": {"type": "object"}},
+            },
+            errors=(400, 401, 403, 404, 409, 422),
+            params=[_path_param("instance_id")],
+        )
+    },
+    "/api/v1/instances/{instance_id}/suspend": {
+        "post": _op(
+            "Suspend an instance (staff): no task or timer moves it",
+            schema=REF["Instance"],
+            errors=(401, 403, 404, 409),
+            params=[_path_param("instance_id")],
+        )
+    },
+    "/api/v1/instances/{instance_id}/resume": {
+        "post": _op(
+            "Resume a suspended instance (staff)",
+            schema=REF["Instance"],
+            errors=(401, 403, 404, 409),
+            params=[_path_param("instance_id")],
+        )
+    },
     "/api/v1/instances/{instance_id}/history": {
         "get": _op(
             "The audit events in order",

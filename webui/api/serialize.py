@@ -38,6 +38,8 @@ def instance_summary(instance) -> dict:
         "started_by": instance.started_by,
         "started_at": iso(instance.started_at),
         "ended_at": iso(instance.ended_at),
+        "suspended": instance.suspended,
+        "incident": instance.incident,
     }
 
 
