@@ -1,5 +1,6 @@
 """Database engine and session factory: SQLite (embedded default) or PostgreSQL."""
 
+import json
 import os
 from pathlib import Path
 
@@ -27,6 +28,8 @@ class Database:
         self.url = database_url(url)
         if self.url.startswith("postgresql://"):
             self.url = "postgresql+psycopg://" + self.url.removeprefix("postgresql://")
+        # JSON columns keep Chinese as it is (not as \\u escapes), so text search finds it.
+        engine_options.setdefault("json_serializer", _json_dumps)
         self.engine: Engine = create_engine(self.url, **engine_options)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
@@ -41,6 +44,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _json_dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -39,8 +39,11 @@ def remove_role(session, username, role) -> None:
 
 
 def actor(session, username: str) -> Actor:
-    """The actor for a user, with its roles as the database has them now."""
+    """The actor for an active user, with its roles as the database has them now; a
+    deactivated user is not found (its sessions and tokens stop working at once)."""
     user = _user(session, username)
+    if not user.active:
+        raise NotFound(f"user '{username}' does not exist")
     roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
     return Actor(username=user.username, roles=roles, subject_name=user.subject_name)
 

@@ -1,6 +1,8 @@
 """Uploads: stored in the database, served back only as attachments."""
 
-from flask import Response, jsonify, request
+import io
+
+from flask import jsonify, request, send_file
 
 from engine.errors import TooLarge
 
@@ -28,7 +30,12 @@ def upload_file():
 @bp.get("/files/<file_id>")
 def download_file(file_id):
     row = system().records.file(actor(), file_id)
-    response = Response(row.content, mimetype=row.content_type)
-    response.headers.set("Content-Disposition", "attachment", filename=row.name)
+    # send_file writes a non-ASCII name the way every server and browser accepts (RFC 6266).
+    response = send_file(
+        io.BytesIO(row.content),
+        mimetype=row.content_type,
+        as_attachment=True,
+        download_name=row.name,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -37,8 +37,15 @@ def _query(name, schema=None):
     return {"name": name, "in": "query", "required": False, "schema": schema or {"type": "string"}}
 
 
-REF = {k: {"$ref": f"#/components/schemas/{k}"} for k in ("Task", "Instance", "Event", "File")}
+REF = {
+    k: {"$ref": f"#/components/schemas/{k}"}
+    for k in ("Task", "Instance", "Event", "File", "Expert")
+}
 DATA_BODY = {"type": "object", "properties": {"data": {"type": "object"}}}
+EXPERT_FIELDS = {
+    k: {"type": "string"}
+    for k in ("name", "organisation", "specialty", "qualification", "experience", "phone")
+}
 
 PATHS = {
     "/api/v1/auth/token": {
@@ -240,6 +247,35 @@ PATHS = {
             params=[_path_param("task_id")],
         )
     },
+    "/api/v1/experts": {
+        "get": _op(
+            "The expert register: active experts whose name, organisation or specialty hold "
+            "every word of q",
+            schema={"type": "array", "items": REF["Expert"]},
+            errors=(400, 401),
+            params=[_query("q"), _query("include_inactive", {"type": "boolean"})],
+        ),
+        "post": _op(
+            "Add an expert (center_staff, center_head, admin)",
+            ok="201",
+            schema=REF["Expert"],
+            body={
+                "type": "object",
+                "required": ["name", "organisation", "specialty", "qualification"],
+                "properties": EXPERT_FIELDS,
+            },
+            errors=(400, 401, 403, 422),
+        ),
+    },
+    "/api/v1/experts/{expert_id}": {
+        "put": _op(
+            "Change an expert; fields left out keep their values, active: false deactivates",
+            schema=REF["Expert"],
+            body={"type": "object", "properties": EXPERT_FIELDS | {"active": {"type": "boolean"}}},
+            errors=(400, 401, 403, 404, 422),
+            params=[_path_param("expert_id")],
+        )
+    },
     "/api/v1/forms/{key}": {
         "get": _op(
             "A form definition (JSON Schema, zh-CN and en labels)",
@@ -348,6 +384,24 @@ SCHEMAS = {
         "properties": {k: {} for k in ("seq", "at", "type", "actor", "element", "task_id", "data")},
     },
     "File": {"type": "object", "properties": {k: {} for k in ("id", "name", "size", "sha256")}},
+    "Expert": {
+        "type": "object",
+        "properties": {
+            k: {}
+            for k in (
+                "id",
+                "name",
+                "organisation",
+                "specialty",
+                "qualification",
+                "experience",
+                "phone",
+                "active",
+                "updated_by",
+                "updated_at",
+            )
+        },
+    },
 }
 
 
