@@ -205,7 +205,7 @@ class Engine:
             task_id=task_id,
             data={"data": submission, "subject": row.subject, "on_behalf_of": on_behalf_of},
         )
-        self._step(uow, instance, workflow, task.run)
+        self._step(uow, instance, workflow, task.run, ran=task)
         return row
 
     def task_properties(self, uow, instance: Instance, task_id: str) -> dict:
@@ -285,14 +285,14 @@ class Engine:
 
     # -- one step -------------------------------------------------------------------------
 
-    def _step(self, uow, instance, workflow, action) -> int:
+    def _step(self, uow, instance, workflow, action, ran=None) -> int:
         """Run `action` and the engine steps after it, then project the result into rows.
         Returns the number of timers that fired."""
         uow.workflows[instance.id] = workflow
         uow.instances[instance.id] = instance
         context = StepContext(uow.session, uow.now, self.calendar)
         token = current_step.set(context)
-        completed, last = [], []
+        completed, last = ([ran] if ran is not None else []), []
         try:
             action()
             workflow.do_engine_steps(

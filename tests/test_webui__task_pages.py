@@ -120,7 +120,7 @@ def test_a_refused_review_comes_back_with_the_message_beside_reason_and_the_choi
     )
     assert done.status_code == 302
     assert done.headers["Location"] == f"/instances/{driver.instance_id}"
-    assert flashes(clerk) == ["已提交"]
+    assert flashes(clerk) == ["已提交。申请状态：不予受理"]
     instance = driver.instance()
     assert instance.status == "rejected"
     assert instance.data["review_application"] == {"decision": "reject", "reason": "材料不全"}

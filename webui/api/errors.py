@@ -82,6 +82,10 @@ def _respond(status, code, message, fields=None, details=None):
         422: _("请检查表单"),
     }
     heading = headings.get(status, _("出现错误"))
+    if status == 404:  # the engine's wording names ids; a clerk needs the plain fact
+        message = _("要查看的记录不存在，或您无权查看。")
+    elif status >= 500:
+        message = _("系统出现错误，已记录下来。请稍后再试，或联系系统管理员。")
     return render_template(
         "pages/error.html", status=status, heading=heading, message=message
     ), status

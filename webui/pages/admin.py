@@ -5,13 +5,13 @@ from datetime import date
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.calendar import SHANGHAI
 from engine.errors import Forbidden, InvalidData, NotFound
 from tasks.admin import AdminService
 from tasks.roles import ROLES
 
 from .auth import signed_in, system
 from .experts import localized_errors
+from .labels import local_time, role_name
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 KINDS = {"working": True, "off": False}
@@ -30,18 +30,7 @@ def admins_only():
 
 
 def role_labels() -> dict[str, str]:
-    labels = {
-        "applicant": _("申请单位"),
-        "center_staff": _("服务中心经办人员"),
-        "center_head": _("服务中心负责人"),
-        "division_head": _("省局创新服务处负责人"),
-        "expert": _("专家"),
-        "enterprise": _("接受服务企业"),
-        "process_owner": _("流程管理员"),
-        "auditor": _("审计人员"),
-        "admin": _("系统管理员"),
-    }
-    return {role: labels.get(role, role) for role in ROLES}
+    return {role: role_name(role) for role in ROLES}
 
 
 # -- users --------------------------------------------------------------------------------
@@ -226,7 +215,7 @@ def _calendar_page(year, values=None, errors=None):
         errors=errors or {},
         first_day=date(info.year, 1, 1),
         last_day=date(info.year, 12, 31),
-        local_time=lambda when: when.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+        local_time=local_time,
     )
     return page, 422 if errors else 200
 

@@ -4,79 +4,28 @@ Also the small helpers the instance pages share: stage and status names, Beijing
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine.calendar import SHANGHAI
 from engine.errors import Conflict, Forbidden, NotFound
 from tasks.inbox import TaskView
 from tasks.roles import PROXY_ROLES
 
 from .auth import signed_in, system
+from .labels import (  # noqa: F401 — the instance pages import these from here too
+    N_,
+    ROLE_NAMES,
+    STAGES,
+    STATUSES,
+    english,
+    local_time,
+    role_name,
+    stage_name,
+    status_name,
+)
 
 bp = Blueprint("inbox", __name__)
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction (a pybabel default keyword); translated where shown."""
-    return message
-
-
-STAGES = {
-    "application": N_("申请"),
-    "survey": N_("调查"),
-    "preparation": N_("筹备"),
-    "implementation": N_("实施"),
-    "follow_up": N_("回访"),
-    "archiving": N_("归档"),
-}
-DONE = N_("已完成")
-STATUSES = {
-    "running": N_("进行中"),
-    "rejected": N_("不予受理"),
-    "archived": N_("已归档"),
-    "cancelled": N_("已取消"),
-    "failed": N_("出错"),
-}
-ROLE_NAMES = {
-    "applicant": N_("申请单位"),
-    "center_staff": N_("服务中心经办人员"),
-    "center_head": N_("服务中心负责人"),
-    "division_head": N_("创新服务处负责人"),
-    "expert": N_("专家"),
-    "enterprise": N_("企业"),
-}
-
-
-def role_name(role: str | None) -> str:
-    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role or "—"
-
-
-def english() -> bool:
-    locale = get_locale()
-    return locale is not None and locale.language == "en"
-
-
-def stage_name(stage: str | None) -> str:
-    if stage == "done":
-        return _(DONE)
-    return _(STAGES[stage]) if stage in STAGES else stage or "—"
-
-
-def status_name(status: str | None) -> str:
-    return _(STATUSES[status]) if status in STATUSES else status or "—"
-
-
-def local_time(value: datetime | str | None) -> str:
-    """Beijing time to the minute, as clerks write it: 2026-10-08 17:30."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def task_name(task) -> str:

@@ -293,7 +293,7 @@ def _sections(progress) -> list[Section]:
     seen = {start_key, "file_number"}
     done = sorted(
         (row for row in progress.tasks if row.state == "completed" and row.completed_at),
-        key=lambda row: row.completed_at,
+        key=lambda row: (row.completed_at, row.created_at, row.id),
     )
     for row in done:
         if row.element in seen or row.element not in data:

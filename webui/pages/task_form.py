@@ -5,9 +5,6 @@ back with each message beside its field and everything typed still there. The he
 below the view are shared with the start page.
 """
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -30,10 +27,11 @@ from webui.form_html import (
 )
 
 from .auth import signed_in
+from .labels import local_time, status_name
+from .labels import stage_name as stage_label
 
 bp = Blueprint("task_form", __name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NO_FORM = {"type": "object", "properties": {}}
 
 
@@ -66,7 +64,7 @@ def task(task_id):
                 errors = field_messages(view.form, data, exc)
                 status = 422
             else:
-                flash(_("已提交"), "ok")
+                flash(_done_message(instance), "ok")
                 return redirect(url_for("instances.detail", instance_id=instance.id))
     instance = _instance(view.instance_id)
     how = acting_role(g.actor, view.role, view.subject, instance.started_by) if instance else None
@@ -88,7 +86,7 @@ def task(task_id):
         if instance
         else None,
         stage=stage_label(view.stage),
-        due=local_time(view.due_at),
+        due=local_time(view.due_at) if view.due_at else None,
         may_act=how is not None and view.state == "open",
         on_behalf_of=how[1] if how and how[0] == "proxy" else None,
         held_by_other=view.assignee not in (None, g.actor.username),
@@ -129,6 +127,13 @@ def read_submission(schema) -> Submission:
             blank = submitted_rows(request.form, name) - len(parsed.data.get(name) or [])
             blank_rows[name] = max(blank, 1) + 1
     return Submission(parsed, blank_rows)
+
+
+def _done_message(instance) -> str:
+    """What happened, in the clerk's words: where the application stands now."""
+    if instance.status == "running":
+        return _("已提交，当前阶段：%(stage)s", stage=stage_label(instance.stage))
+    return _("已提交。申请状态：%(status)s", status=status_name(instance.status))
 
 
 def lang() -> str:
@@ -202,23 +207,6 @@ def field_messages(form_key, data, exc: InvalidData) -> dict[str, str]:
 def missing_records(exc: IncompleteFile) -> list[str]:
     key = "missing" if lang() == "zh-CN" else "missing_en"
     return [item.get(key) or item.get("missing") for item in exc.details]
-
-
-def stage_label(stage: str | None) -> str:
-    labels = {
-        "application": _("申请"),
-        "survey": _("调查"),
-        "preparation": _("筹备"),
-        "implementation": _("实施"),
-        "follow_up": _("回访"),
-        "archiving": _("归档"),
-        "done": _("已结束"),
-    }
-    return labels.get(stage, stage or "—")
-
-
-def local_time(moment: datetime | None) -> str | None:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 # -- registers a table may copy rows from ("x-source") ---------------------------------

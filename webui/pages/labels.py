@@ -1,0 +1,70 @@
+"""What the pages call things: stages, statuses, roles, times — one list each."""
+
+from datetime import datetime
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from engine.calendar import SHANGHAI
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction (a pybabel default keyword); translated where shown."""
+    return message
+
+
+STAGES = {
+    "application": N_("申请"),
+    "survey": N_("调查"),
+    "preparation": N_("筹备"),
+    "implementation": N_("实施"),
+    "follow_up": N_("回访"),
+    "archiving": N_("归档"),
+}
+DONE = N_("已完成")
+STATUSES = {
+    "running": N_("进行中"),
+    "rejected": N_("不予受理"),
+    "archived": N_("已归档"),
+    "cancelled": N_("已取消"),
+    "failed": N_("出错"),
+}
+ROLE_NAMES = {
+    "applicant": N_("申请单位"),
+    "center_staff": N_("服务中心经办人员"),
+    "center_head": N_("服务中心负责人"),
+    "division_head": N_("省局创新服务处负责人"),
+    "expert": N_("专家"),
+    "enterprise": N_("接受服务企业"),
+    "process_owner": N_("流程管理员"),
+    "auditor": N_("审计人员"),
+    "admin": N_("系统管理员"),
+}
+
+
+def english() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def stage_name(stage: str | None) -> str:
+    if stage == "done":
+        return _(DONE)
+    return _(STAGES[stage]) if stage in STAGES else stage or "—"
+
+
+def status_name(status: str | None) -> str:
+    return _(STATUSES[status]) if status in STATUSES else status or "—"
+
+
+def role_name(role: str | None) -> str:
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role or "—"
+
+
+def local_time(value: datetime | str | None) -> str:
+    """Beijing time to the minute, as clerks write it: 2026-10-08 17:30."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
