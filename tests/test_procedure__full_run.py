@@ -59,7 +59,8 @@ def test_three_enterprises_run_from_application_to_archived(driver):
     assert types.count("timer_fired") == 2  # the activity day and the follow-up
     assert [n.text for n in driver.notices()] == [
         "申请已受理，服务档案编号：DD-2026-0001",
-        "《订单式服务公函》已发出，活动时间：2026-10-20 09:00，地点：石家庄市长安区科技大厦三楼会议室",
+        "《订单式服务公函》已发出，活动时间：2026-10-20 09:00，"
+        "地点：石家庄市长安区科技大厦三楼会议室",
     ]
 
 
