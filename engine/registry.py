@@ -6,6 +6,7 @@ one error anywhere and nothing is deployed. Each process key gets a new version 
 its content — its own file and the processes it calls — changed.
 """
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -216,6 +217,24 @@ def _depth(key, processes, seen=()) -> int:
     """0 for a process that calls nothing uploaded here, else one more than its callees."""
     called = [c for c in processes[key].called if c in processes and c not in seen]
     return 1 + max((_depth(c, processes, (*seen, key)) for c in called), default=-1)
+
+
+def start_lane(version: ProcessVersion) -> str | None:
+    """The lane (role key) of the process's start event, read from its stored BPMN."""
+    return _start_lane(version.id, version.key, version.bpmn, version.filename)
+
+
+@functools.lru_cache(maxsize=256)
+def _start_lane(version_id, key, bpmn, filename) -> str | None:
+    process = bpmn_xml.parse(bpmn, filename).getroot().find(f"bpmn:process[@id='{key}']", NS)
+    if process is None:
+        return None
+    starts = {node.get("id") for node in process.iterfind("bpmn:startEvent", NS)}
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        refs = {ref.text for ref in lane.iterfind("bpmn:flowNodeRef", NS)}
+        if refs & starts:
+            return lane.get("name")
+    return None
 
 
 def latest_version(session, key: str) -> ProcessVersion | None:

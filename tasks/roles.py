@@ -9,17 +9,44 @@ ROLES = (
     "division_head",
     "expert",
     "enterprise",
+    # The order procedures (客户订单管理, 接订单, 订单式生产, 订单执行).
+    "customer",
+    "sales",
+    "order_clerk",
+    "production",
+    "purchasing",
+    "quality",
+    "warehouse",
+    "finance",
+    "department_head",
+    "management",
     "process_owner",
     "auditor",
     "admin",
 )
 
-# Lanes whose people usually have no account: center staff enter their forms for them.
-PROXY_ROLES = {"enterprise": "center_staff", "expert": "center_staff"}
+# Lanes whose people usually have no account: staff enter their forms for them (a customer's
+# by sales staff, who also place orders on a customer's behalf: 业务员代客户下单).
+PROXY_ROLES = {"enterprise": "center_staff", "expert": "center_staff", "customer": "sales"}
 
-# Roles that see every instance (read); the applicant sees only its own.
-SEE_ALL_ROLES = frozenset(
-    {"center_staff", "center_head", "division_head", "auditor", "admin", "process_owner"}
+# Roles that see every instance (read); the applicant sees only its own. The company's order
+# staff read every order: they answer for tasks of orders that others started.
+ORDER_STAFF_ROLES = frozenset(
+    {
+        "sales",
+        "order_clerk",
+        "production",
+        "purchasing",
+        "quality",
+        "warehouse",
+        "finance",
+        "department_head",
+        "management",
+    }
+)
+SEE_ALL_ROLES = (
+    frozenset({"center_staff", "center_head", "division_head", "auditor", "admin", "process_owner"})
+    | ORDER_STAFF_ROLES
 )
 
 DEFAULT_STARTER_ROLES = frozenset({"applicant", "center_staff"})
@@ -65,3 +92,12 @@ def task_roles_for(actor: Actor) -> set[str]:
 
 def sees_all(actor: Actor) -> bool:
     return bool(actor.roles & SEE_ALL_ROLES)
+
+
+def starter_roles(start_lane: str | None) -> frozenset[str]:
+    """Who may start a process: its start event's lane and that lane's proxy; a diagram
+    whose start event sits in no lane is started by an applicant or center staff."""
+    if not start_lane:
+        return DEFAULT_STARTER_ROLES
+    proxy = PROXY_ROLES.get(start_lane)
+    return frozenset({start_lane, proxy} - {None})

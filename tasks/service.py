@@ -7,13 +7,16 @@ from sqlalchemy import select
 
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound, ProcessError
 from engine.models import HumanTask, Instance, StoredFile
-from engine.registry import latest_version
+from engine.registry import latest_version, start_lane
 from forms import FormValidationError
 
 from . import audit_actions, files, tokens, users
 from .completeness import missing_records
 from .inbox import TaskView, inbox_query
-from .roles import DEFAULT_STARTER_ROLES, Actor, acting_role, sees_all
+from .roles import Actor, acting_role, sees_all, starter_roles
+
+# Roles that only read: an actor with none but these writes nothing, not even an upload.
+READ_ONLY_ROLES = frozenset({"auditor"})
 
 
 class IncompleteFile(InvalidData):
@@ -95,8 +98,9 @@ class TaskService:
             version = latest_version(uow.session, process_key)
             if version is None:
                 raise NotFound(f"process '{process_key}' is not deployed")
-            if not actor.roles & DEFAULT_STARTER_ROLES:
-                raise Forbidden("only an applicant or center staff may start an application")
+            allowed = starter_roles(start_lane(version))
+            if not actor.roles & allowed:
+                raise Forbidden(f"only {' or '.join(sorted(allowed))} may start '{process_key}'")
             cleaned = self._validate(uow.session, actor, version.start_form, data, None)
             instance = self.engine.start(uow, process_key, cleaned, actor.username)
             self._attach_files(uow.session, version.start_form, cleaned, instance.id)
@@ -167,6 +171,8 @@ class TaskService:
     def store_file(
         self, actor: Actor, name, content_type, content: bytes, limit=files.MAX_FILE_BYTES
     ) -> StoredFile:
+        if not actor.roles - READ_ONLY_ROLES:
+            raise Forbidden("the auditor reads; it uploads nothing")
         with self.engine.unit_of_work() as uow:
             return files.store_file(uow.session, actor, name, content_type, content, uow.now, limit)
 

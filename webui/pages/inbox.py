@@ -36,7 +36,10 @@ def application_label(instance) -> str:
     """What clerks call an application: its file number, else the applicant unit."""
     if instance is None:
         return "—"
-    unit = (instance.data or {}).get("application", {}).get("unit_name")
+    data = instance.data or {}
+    unit = data.get("application", {}).get("unit_name") or data.get("customer_order", {}).get(
+        "customer_name"
+    )
     return instance.file_number or unit or instance.id[:8]
 
 

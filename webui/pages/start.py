@@ -5,7 +5,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from engine.errors import Forbidden, InvalidData
-from tasks.roles import DEFAULT_STARTER_ROLES
+from engine.registry import start_lane
+from tasks.roles import starter_roles
 from webui.form_html import describe
 
 from .auth import signed_in
@@ -28,8 +29,8 @@ bp = Blueprint("start", __name__)
 @signed_in
 def form(process):
     version = system().records.process_version(process)  # NotFound: the app's error page
-    if not g.actor.roles & DEFAULT_STARTER_ROLES:
-        raise Forbidden("only an applicant or center staff may start an application")
+    if not g.actor.roles & starter_roles(start_lane(version)):
+        raise Forbidden(_("您的角色不能发起此流程。"))
     form_key = version.start_form if version.start_form in system().forms else None
     schema = system().forms.get(form_key).schema if form_key else NO_FORM
     data, errors, blank_rows, status = {}, {}, {}, 200
