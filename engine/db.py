@@ -11,6 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from .models import Base
 
 DEFAULT_SQLITE_PATH = Path("instance") / "dingdan.sqlite3"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL ends a session that sits idle inside a transaction this long (seconds; 0: never),
+# so a hung process cannot hold an instance's row lock — its claim on the instance's timers —
+# for ever: its transaction rolls back and another worker takes the instance over.
+IDLE_IN_TRANSACTION_TIMEOUT = int(os.environ.get("DINGDAN_IDLE_IN_TRANSACTION_TIMEOUT", "60"))
 
 
 def database_url(url: str | None = None) -> str:
@@ -24,7 +29,7 @@ def database_url(url: str | None = None) -> str:
 
 
 class Database:
-    def __init__(self, url: str | None = None, **engine_options):
+    def __init__(self, url: str | None = None, idle_in_transaction_timeout=None, **engine_options):
         self.url = database_url(url)
         if self.url.startswith("postgresql://"):
             self.url = "postgresql+psycopg://" + self.url.removeprefix("postgresql://")
@@ -34,16 +39,64 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            if idle_in_transaction_timeout is None:
+                idle_in_transaction_timeout = IDLE_IN_TRANSACTION_TIMEOUT
+            _configure_postgresql(self.engine, idle_in_transaction_timeout)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
+        """Create the tables straight from the models (tests); `upgrade` is the real way."""
         Base.metadata.create_all(self.engine)
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` with the migrations in engine/migrations/: creates
+        a new database, adopts one made before migrations existed, and is safe to run from
+        several processes at once."""
+        from alembic import command
+
+        command.upgrade(alembic_config(self), revision)
+
+    def schema_differences(self) -> list:
+        """What the database's schema lacks or has beyond the models (Alembic's autogenerate
+        comparison); empty when the migrations and the models agree."""
+        from alembic.autogenerate import compare_metadata
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"include_name": include_name, "compare_type": True}
+            )
+            return compare_metadata(context, Base.metadata)
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (None: not created by migrations)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
 
     def session(self) -> Session:
         return self.sessions()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def alembic_config(database: Database):
+    """Alembic's configuration, built in code so that it ships inside the package."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    config.attributes["database"] = database
+    return config
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """What migrations compare: everything but Alembic's own version table."""
+    return not (type_ == "table" and name == "alembic_version")
 
 
 def _json_dumps(value) -> str:
@@ -67,3 +120,17 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _configure_postgresql(engine: Engine, idle_in_transaction_timeout: float) -> None:
+    if idle_in_transaction_timeout <= 0:
+        return
+    milliseconds = int(idle_in_transaction_timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # a SET inside a rolled-back transaction is undone
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {milliseconds}")
+        dbapi_connection.autocommit = autocommit

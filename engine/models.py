@@ -122,7 +122,8 @@ class Timer(Base):
     """A timer event waiting in an instance; the sweep reads due rows, not engine state."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_state_due", "state", "due_at"),)
+    # The sweep claims waiting timers in (due_at, id) order: one index range scan per claim.
+    __table_args__ = (Index("ix_timers_claim", "state", "due_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -213,6 +214,23 @@ class ApiToken(Base):
     expires_at: Mapped[datetime]
 
 
+class SignInFailure(Base):
+    """A failed sign-in, kept while it counts towards throttling (webui/security.py). The
+    username and the client address are stored only as keyed hashes: a password typed into
+    the username field is never written down."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_username_at", "username_key", "at"),
+        Index("ix_sign_in_failures_address_at", "address_key", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username_key: Mapped[str] = mapped_column(String(64))
+    address_key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
 class Counter(Base):
     """Gap-free sequences (file numbers): incremented inside the step's transaction."""
 
@@ -277,3 +295,14 @@ class CalendarOverride(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     updated_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """A named lease held by one process until it expires (engine/leases.py): on SQLite, which
+    timer scheduler sweeps while the others stand by."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

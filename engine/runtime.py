@@ -14,7 +14,7 @@ from datetime import time
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from . import audit, projection
 from .calendar import WorkingDayCalendar
@@ -221,25 +221,26 @@ class Engine:
             return self._fire_due(now or self.clock.now())
 
     def _fire_due(self, now) -> int:
-        with self.unit_of_work(now) as uow:
-            due = uow.session.scalars(
-                select(Timer.instance_id)
-                .join(Instance, Instance.id == Timer.instance_id)
-                .where(
-                    Timer.state == "waiting",
-                    Timer.due_at <= now,
-                    Instance.status == "running",
-                    Instance.suspended.is_(False),
-                )
-                .distinct()
-            ).all()
-        fired = 0
-        for instance_id in due:
+        # Claim one instance with a due timer at a time — `SELECT … FOR UPDATE SKIP LOCKED`
+        # on PostgreSQL, so workers sweeping together never wait for or step the same
+        # instance — and fire its timers in the same transaction: the row lock is the claim,
+        # and it ends with the transaction (also when the process dies). Timers are taken in
+        # (due_at, id) order past the last one claimed, so a sweep ends even where a claimed
+        # instance could not fire; what was skipped goes to the next sweep.
+        fired, after = 0, None
+        while True:
+            instance_id = None
             try:
                 with self.unit_of_work(now) as uow:
+                    claimed = self._claim_due_timer(uow, now, after)
+                    if claimed is None:
+                        break
+                    after, instance_id = (claimed.due_at, claimed.id), claimed.instance_id
                     instance = self.lock(uow, instance_id, skip_locked=True)
                     if instance is None or not _steppable(instance):
-                        continue  # another worker has it, or it changed meanwhile
+                        continue
+                    if not self._has_due_timer(uow, instance_id, now):
+                        continue  # fired by another worker just before we took it
                     fired += self.fire_timers(uow, instance)
             except ProcessError as exc:
                 log.error("timer step of instance %s failed: %s", instance_id, exc.message)
@@ -247,6 +248,40 @@ class Engine:
             except Conflict as exc:
                 log.warning("timer step of instance %s skipped: %s", instance_id, exc.message)
         return fired
+
+    def _claim_due_timer(self, uow, now, after):
+        query = (
+            select(Timer.id, Timer.due_at, Timer.instance_id)
+            .join(Instance, Instance.id == Timer.instance_id)
+            .where(
+                Timer.state == "waiting",
+                Timer.due_at <= now,
+                Instance.status == "running",
+                Instance.suspended.is_(False),
+            )
+            .order_by(Timer.due_at, Timer.id)
+            .limit(1)
+        )
+        if after is not None:
+            query = query.where(tuple_(Timer.due_at, Timer.id) > tuple_(*after))
+        if not self.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
+            query = query.with_for_update(of=Instance, skip_locked=True)
+        return uow.session.execute(query).first()
+
+    def _has_due_timer(self, uow, instance_id, now) -> bool:
+        # A statement of its own: it sees what committed after the claim's snapshot.
+        return (
+            uow.session.scalar(
+                select(Timer.id)
+                .where(
+                    Timer.instance_id == instance_id,
+                    Timer.state == "waiting",
+                    Timer.due_at <= now,
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
     def fire_timers(self, uow, instance: Instance) -> int:
         """Fire this instance's due timers (the unit's time decides what is due)."""

@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from .calendar import WorkingDayCalendar
 from .numbering import next_file_number
-from .sandbox import SandboxEnvironment
+from .sandbox import SandboxEnvironment, trusted
 
 
 @dataclass
@@ -30,6 +30,13 @@ class StepContext:
             self._calendar = self.calendar_loader(self.session)
         return self._calendar
 
+    def next_file_number(self, prefix: str) -> str:
+        """The next number from the counter, in this step's transaction (a replay gives
+        back the number the instance got instead)."""
+        number = next_file_number(self.session, prefix, self.now)
+        self.file_numbers.append(number)
+        return number
+
 
 current_step: ContextVar[StepContext] = ContextVar("current_step")
 
@@ -45,15 +52,14 @@ def _now() -> datetime:
     return _step().now
 
 
+@trusted  # reads the calendar from the database
 def _working_days_after(start, n: int) -> str:
     return _step().calendar().working_days_after_iso(start, int(n))
 
 
+@trusted  # queues on the counter's row lock behind every other step taking a number
 def _next_file_number(prefix: str) -> str:
-    step = _step()
-    number = next_file_number(step.session, prefix, step.now)
-    step.file_numbers.append(number)
-    return number
+    return _step().next_file_number(prefix)
 
 
 class DingdanScriptEngine(PythonScriptEngine):

@@ -1,11 +1,18 @@
 """The expression sandbox: known escapes refused, at deploy time where they can be seen."""
 
+import sys
 import time
 
 import pytest
 
 from engine.errors import InvalidBpmn
-from engine.sandbox import ExpressionLimit, ExpressionRefused, SandboxEnvironment, check
+from engine.sandbox import (
+    ExpressionLimit,
+    ExpressionRefused,
+    SandboxEnvironment,
+    check,
+    trusted,
+)
 from webui.composition import PROCESSES_DIR
 
 ENV = SandboxEnvironment({"now": lambda: "2026-10-01T00:00:00+08:00"})
@@ -99,3 +106,23 @@ def test_an_escape_at_run_time_fails_the_step_and_leaves_the_instance_as_it_was(
     assert (instance.state, driver.event_count()) == (before[0], before[1] + 1)
     assert instance.status == "failed" and driver.events()[-1].type == "incident"
     assert driver.open_elements() == ["review_application"]
+
+
+def test_time_in_the_engines_own_helpers_does_not_count_against_the_limit():
+    """A helper waiting for a database lock (next_file_number under load) is not the
+    expression running long, and the limit never fires inside it, halfway through a query."""
+    seen_tracing = []
+
+    @trusted
+    def slow_helper():
+        seen_tracing.append(sys.gettrace())
+        time.sleep(1.2)
+        return "DD-2026-0001"
+
+    env = SandboxEnvironment({"next_file_number": slow_helper})
+    assert env.evaluate("next_file_number()", {}) == "DD-2026-0001"
+    assert seen_tracing == [None]
+    started = time.monotonic()
+    with pytest.raises(ExpressionLimit, match="ran longer"):  # its own loops are still limited
+        env.execute("number = next_file_number()\nwhile True:\n    pass", {})
+    assert 2.2 <= time.monotonic() - started < 4

@@ -2,11 +2,11 @@
 
 import os
 
-from flask import Flask, jsonify
+from flask import Flask
 
 from engine.clock import SettableClock
 
-from . import pages
+from . import health, pages, security
 from .api import bp as api_blueprint
 from .api import errors
 
@@ -27,6 +27,8 @@ def create_app(system, config=None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(api_blueprint)
     pages.init_app(app, api_blueprint)
+    security.init_app(app)
+    app.register_blueprint(health.bp)  # /healthz, /metrics, request counts
     if os.environ.get("DINGDAN_TEST_CLOCK") == "1" and isinstance(
         system.engine.clock, SettableClock
     ):
@@ -34,9 +36,5 @@ def create_app(system, config=None) -> Flask:
 
         app.register_blueprint(test_clock_blueprint)
         pages.csrf.exempt(test_clock_blueprint)  # bearer-authenticated, like the API
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify({"status": "ok"})
 
     return app

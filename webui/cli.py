@@ -3,6 +3,7 @@
 import argparse
 import getpass
 import ipaddress
+import os
 import socket
 import sys
 from pathlib import Path
@@ -11,6 +12,13 @@ from engine import audit
 from engine.errors import DingdanError
 
 from .composition import build
+
+MIN_SECRET_KEY_LENGTH = 32
+SECRET_KEY_MISSING = (
+    "dingdan: set DINGDAN_SECRET_KEY to a random value of at least 32 characters: it signs the"
+    " session cookies, and every web process must share it (for example:"
+    " python3 -c 'import secrets; print(secrets.token_hex(32))'). Only --demo runs without one."
+)
 
 
 def main(argv=None) -> int:
@@ -41,9 +49,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--demo", action="store_true", help="add one user per role (password demo)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="gunicorn with N web processes and one timer worker (default: one process)",
+    )
+    serve.add_argument("--threads", type=int, help="threads per web process (default 8, or 4)")
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="the timer scheduler alone")
+    worker.add_argument("--metrics-port", type=int, help="serve this worker's /metrics here")
+    worker.add_argument("--heartbeat-file", help=argparse.SUPPRESS)  # set by serve --workers
+    worker.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     worker.set_defaults(run=_worker)
 
     deploy = commands.add_parser("deploy", help="deploy BPMN files as new versions")
@@ -69,8 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=_audit_verify)
 
     db = commands.add_parser("db", help="the database").add_subparsers(metavar="ACTION")
-    upgrade = db.add_parser("upgrade", help="bring the schema up to date")
+    upgrade = db.add_parser("upgrade", help="bring the schema up to date (migrations)")
     upgrade.set_defaults(run=_db_upgrade)
+    revision = db.add_parser("revision", help="write a new migration from the model changes")
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(run=_db_revision)
     return parser
 
 
@@ -80,7 +101,7 @@ def _system(args):
 
 def _deploy(args) -> int:
     system = _system(args)
-    system.db.create_all()
+    system.db.upgrade()
     files = {path.name: path.read_bytes() for path in args.files}
     with system.engine.unit_of_work() as uow:
         results = system.engine.deploy(uow, files, args.deployed_by)
@@ -92,7 +113,7 @@ def _deploy(args) -> int:
 
 def _users_add(args) -> int:
     system = _system(args)
-    system.db.create_all()
+    system.db.upgrade()
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     actor = system.tasks.add_user(
         args.name, args.role, password=password, subject_name=args.subject
@@ -123,8 +144,24 @@ def _audit_verify(args) -> int:
 
 def _db_upgrade(args) -> int:
     system = _system(args)
-    system.db.create_all()
-    print("database schema is up to date")
+    try:
+        system.db.upgrade()
+        print(f"database schema is up to date (revision {system.db.schema_revision()})")
+    finally:
+        system.db.dispose()
+    return 0
+
+
+def _db_revision(args) -> int:
+    """For developers: compare the models with a database at head and write the
+    migration that closes the gap into engine/migrations/versions/ (review it!)."""
+    from alembic import command
+
+    from engine.db import alembic_config
+
+    system = _system(args)
+    system.db.upgrade()
+    command.revision(alembic_config(system.db), message=args.message, autogenerate=True)
     return 0
 
 
@@ -132,15 +169,40 @@ def _serve(args) -> int:
     if args.demo and not _is_loopback(args.host):
         print("dingdan: --demo serves well-known passwords; bind it to 127.0.0.1", file=sys.stderr)
         return 2
+    if not args.demo and len(os.environ.get("DINGDAN_SECRET_KEY", "")) < MIN_SECRET_KEY_LENGTH:
+        print(SECRET_KEY_MISSING, file=sys.stderr)
+        return 2
+    if args.workers is not None:
+        if args.workers < 1:
+            print("dingdan: --workers needs at least 1", file=sys.stderr)
+            return 2
+        from .server import serve_workers
+
+        return serve_workers(
+            _system(args),
+            database=args.database,
+            host=args.host,
+            port=args.port,
+            demo=args.demo,
+            workers=args.workers,
+            threads=args.threads or 4,
+        )
     from .server import serve  # Flask is needed only here
 
-    return serve(_system(args), host=args.host, port=args.port, demo=args.demo)
+    return serve(
+        _system(args), host=args.host, port=args.port, demo=args.demo, threads=args.threads or 8
+    )
 
 
 def _worker(args) -> int:
     from .server import run_worker
 
-    return run_worker(_system(args))
+    return run_worker(
+        _system(args),
+        heartbeat_file=args.heartbeat_file,
+        metrics_port=args.metrics_port,
+        exit_with_parent=args.exit_with_parent,
+    )
 
 
 def _is_loopback(host: str) -> bool:

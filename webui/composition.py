@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
+from sqlalchemy import text
+
 from engine.clock import SettableClock, SystemClock
 from engine.db import Database
 from engine.runtime import Engine, Settings
@@ -35,11 +37,16 @@ class System:
     max_file_bytes: int = MAX_FILE_BYTES
 
     def setup(self) -> list:
-        """Create missing tables and deploy processes/ (a no-op when nothing changed)."""
-        self.db.create_all()
+        """Bring the schema up to date (migrations) and deploy processes/ (a no-op when
+        nothing changed). Safe when several processes start at once."""
+        self.db.upgrade()
         files = bpmn_files(self.processes_dir)
+        if not files:
+            return []
         with self.engine.unit_of_work() as uow:
-            return self.engine.deploy(uow, files, "system") if files else []
+            if not self.db.is_sqlite:  # one deployer at a time: the system chain's lock
+                uow.session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+            return self.engine.deploy(uow, files, "system")
 
 
 def settings_from_env(environ=os.environ) -> Settings:

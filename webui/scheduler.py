@@ -1,23 +1,82 @@
 """The timer scheduler: APScheduler runs the engine's sweep exactly when the earliest known
-timer falls due, and re-checks every second for timers other processes created."""
+timer falls due, and re-checks every second for timers other processes created.
+
+Several schedulers may run against one database (`dingdan worker` on each machine, the one
+of `dingdan serve`). On PostgreSQL they all sweep: each instance with a due timer is taken
+with `SELECT … FOR UPDATE SKIP LOCKED` inside the transaction that fires its timers, so two
+workers never step one instance, and a worker that dies mid-step loses its connection, its
+transaction rolls back and the row lock — its claim — is free at once for the next sweep.
+On SQLite one scheduler sweeps at a time: it holds the lease `timer-scheduler`
+(engine/leases.py), renewed at every sweep; the others stand by and take over when it
+lapses.
+
+Each scheduler beats a heartbeat at every sweep; /healthz reports it `stale` when the last
+beat is older than STALE_AFTER.
+"""
 
 import logging
-from datetime import UTC, datetime
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
+from engine import leases
 from engine.models import Timer
 
 log = logging.getLogger("dingdan.scheduler")
 RECHECK_SECONDS = 1
+STALE_AFTER = 60  # seconds without a sweep: the scheduler is stuck or gone
+LEASE = "timer-scheduler"
+LEASE_TTL = timedelta(seconds=15)
+
+
+class Heartbeat:
+    """When the scheduler last swept; also the modification time of `path`, if given, for
+    the web processes of `dingdan serve --workers N` to read."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path else None
+        self.at: float | None = None
+
+    def beat(self) -> None:
+        self.at = time.time()
+        if self.path is not None:
+            try:
+                self.path.touch()
+            except OSError:
+                log.warning("cannot touch the heartbeat file %s", self.path, exc_info=True)
+
+
+def heartbeat_status(at: float | None) -> str:
+    """`alive` or `stale`, for a heartbeat last beaten at `at` (a time.time())."""
+    if at is None or time.time() - at > STALE_AFTER:
+        return "stale"
+    return "alive"
+
+
+def heartbeat_file_status(path) -> str:
+    try:
+        return heartbeat_status(os.stat(path).st_mtime)
+    except OSError:  # not written yet, or gone
+        return "stale"
 
 
 class TimerScheduler:
-    def __init__(self, system):
+    def __init__(self, system, heartbeat_file=None):
         self.system = system
         self.engine = system.engine
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.heartbeat = Heartbeat(heartbeat_file)
+        # On SQLite one scheduler sweeps; the others stand by (see the module's docstring).
+        self.exclusive = system.db.is_sqlite
+        self.holder = leases.new_holder()
+        self.sweeping = not self.exclusive
+        self.stopping = False
+        self._lease_lock = threading.Lock()  # no renewal can land after shutdown's release
 
     def start(self) -> None:
         fired = self.sweep()  # what fell due while the service was down
@@ -36,14 +95,33 @@ class TimerScheduler:
         self._wake_at_next_due()
 
     def sweep(self) -> int:
+        self.heartbeat.beat()
         try:
+            if self.exclusive and not self._hold_lease():
+                return 0
             fired = self.engine.fire_due()
         except Exception:  # keep the scheduler alive; the next sweep retries
             log.exception("timer sweep failed")
             return 0
+        finally:
+            self.heartbeat.beat()
         if fired and self.scheduler.running:
             self._wake_at_next_due()
         return fired
+
+    def status(self) -> str:
+        """For /healthz: `alive` while sweeps (or, standing by, lease checks) keep coming."""
+        return heartbeat_status(self.heartbeat.at)
+
+    def _hold_lease(self) -> bool:
+        with self._lease_lock:
+            if self.stopping:
+                return False
+            held = leases.acquire(self.system.db, LEASE, self.holder, LEASE_TTL)
+        if held != self.sweeping:
+            log.info("timer scheduler %s", "sweeps" if held else "stands by: another one sweeps")
+        self.sweeping = held
+        return held
 
     def wake_at(self, due: datetime) -> None:
         """Run a sweep at `due` (now, if it has passed)."""
@@ -58,12 +136,26 @@ class TimerScheduler:
         self._wake_at_next_due()
 
     def _wake_at_next_due(self) -> None:
+        # Timers already due are the re-check's: one that cannot fire now (its instance is
+        # suspended, failed, or another scheduler's) must not wake us again at once, forever.
         with self.engine.unit_of_work() as uow:
-            due = uow.session.scalar(select(func.min(Timer.due_at)).where(Timer.state == "waiting"))
+            due = uow.session.scalar(
+                select(func.min(Timer.due_at)).where(
+                    Timer.state == "waiting", Timer.due_at > uow.now
+                )
+            )
         if due is not None:
             self.wake_at(due)
 
     def shutdown(self) -> None:
         if self.wake_at in self.engine.timer_listeners:
             self.engine.timer_listeners.remove(self.wake_at)
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        with self._lease_lock:
+            self.stopping = True
+            if self.exclusive and self.sweeping:
+                try:
+                    leases.release(self.system.db, LEASE, self.holder)  # a standby takes over
+                except Exception:
+                    log.warning("could not release the scheduler lease", exc_info=True)

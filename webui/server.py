@@ -1,33 +1,50 @@
-"""Running the service: `dingdan serve` (web + scheduler) and `dingdan worker` (scheduler).
+"""Running the service.
 
-waitress serves the WSGI app: a production server in pure Python, threaded, on every
-platform — Flask's own server is for development only.
+- `dingdan serve`: one process — waitress (a production server in pure Python, threaded)
+  serves the WSGI app, and the timer scheduler runs beside it.
+- `dingdan serve --workers N`: gunicorn. Its master forks N web workers (gthread, `--threads`
+  each) and starts one timer worker (`dingdan worker`) as a child of its own, so the
+  scheduler runs once, never in a web worker; the master replaces whichever of them dies.
+  The web workers and the timer worker share PROMETHEUS_MULTIPROC_DIR (metrics added up) and
+  the timer worker's heartbeat file (/healthz).
+- `dingdan worker`: the timer scheduler alone; run any number, on any machine.
+
+Every command brings the schema up to date first (migrations; safe when several start at
+once). Nothing here imports prometheus_client before PROMETHEUS_MULTIPROC_DIR is set.
 """
 
 import logging
+import os
+import secrets
+import shutil
 import signal
+import subprocess
+import sys
+import tempfile
 import threading
-
-from waitress import serve as waitress_serve
+import time
+from pathlib import Path
 
 from tasks.roles import ROLES
 
-from .app import create_app
-from .scheduler import TimerScheduler
-
 log = logging.getLogger("dingdan")
+TIMER_WORKER_RESTART_SECONDS = 5
 
 
 def serve(system, host="127.0.0.1", port=5000, demo=False, threads=8) -> int:
+    from waitress import serve as waitress_serve
+
+    from .app import create_app
+    from .health import SCHEDULER_EXTENSION
+    from .scheduler import TimerScheduler
+
     _configure_logging()
-    system.setup()
-    if demo:
-        for role in ROLES:
-            system.tasks.add_user(role, [role], password="demo")
-        log.info("demo users: %s (password: demo)", ", ".join(ROLES))
+    _setup(system, demo)
+    app = create_app(system)
     scheduler = TimerScheduler(system)
     scheduler.start()
-    app = create_app(system)
+    app.extensions[SCHEDULER_EXTENSION] = scheduler
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     log.info("Dingdan serving on http://%s:%d", host, port)
     try:
         waitress_serve(app, host=host, port=port, threads=threads, ident="dingdan")
@@ -36,16 +53,62 @@ def serve(system, host="127.0.0.1", port=5000, demo=False, threads=8) -> int:
     return 0
 
 
-def run_worker(system) -> int:
+def serve_workers(
+    system, database=None, host="127.0.0.1", port=5000, demo=False, workers=2, threads=4
+) -> int:
+    """gunicorn with `workers` web workers and one timer worker (see the module's doc)."""
     _configure_logging()
+    _setup(system, demo)
+    system.db.dispose()  # the workers open their own connections after the fork
+    runtime = Path(tempfile.mkdtemp(prefix="dingdan-serve-"))
+    try:
+        heartbeat = runtime / "scheduler.heartbeat"
+        _prepare_environment(runtime, heartbeat)
+        timer_command = [sys.executable, "-m", "webui.cli"]
+        if database:
+            timer_command += ["--database", database]
+        timer_command += ["worker", "--heartbeat-file", str(heartbeat), "--exit-with-parent"]
+        options = {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "timeout": 60,
+            "graceful_timeout": 20,
+            "proc_name": "dingdan",
+            "control_socket_disable": True,  # gunicorn ≥ 25: no control socket in cwd or /run
+            "child_exit": _worker_exited,
+        }
+        log.info("Dingdan serving on http://%s:%d with %d web workers", host, port, workers)
+        _GunicornApplication(options, lambda: _web_app(database), timer_command, heartbeat).run()
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+    return 0
+
+
+def run_worker(system, heartbeat_file=None, metrics_port=None, exit_with_parent=False) -> int:
+    from . import metrics
+    from .scheduler import TimerScheduler
+
+    _configure_logging()
+    parent = os.getppid()
     system.setup()
-    scheduler = TimerScheduler(system)
+    metrics.instrument(system.db)
+    if metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port)
+        log.info("timer worker metrics on http://0.0.0.0:%d/metrics", metrics_port)
+    scheduler = TimerScheduler(system, heartbeat_file=heartbeat_file)
     scheduler.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info("Dingdan timer worker running")
     try:
-        stop.wait()
+        while not stop.wait(1):
+            if exit_with_parent and os.getppid() != parent:
+                log.warning("the serving process is gone; the timer worker stops")
+                break
     except KeyboardInterrupt:
         pass
     finally:
@@ -53,8 +116,137 @@ def run_worker(system) -> int:
     return 0
 
 
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _setup(system, demo) -> None:
+    system.setup()
+    if demo:
+        for role in ROLES:
+            system.tasks.add_user(role, [role], password="demo")
+        log.info("demo users: %s (password: demo)", ", ".join(ROLES))
+
+
+def _exit_on_sigterm(*_):
+    raise SystemExit(0)  # unwinds waitress, so the scheduler lets go of its lease
+
+
+def _prepare_environment(runtime: Path, heartbeat: Path) -> None:
+    """What the forked web workers and the timer worker must share, set before any of them
+    (or prometheus_client) starts."""
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:  # the operator's: empty it, as prometheus_client asks at each start
+        Path(metrics_dir).mkdir(parents=True, exist_ok=True)
+        for stale in Path(metrics_dir).glob("*.db"):
+            stale.unlink()
+    else:
+        (runtime / "metrics").mkdir()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(runtime / "metrics")
+    os.environ["DINGDAN_SCHEDULER_HEARTBEAT"] = str(heartbeat)
+    if not os.environ.get("DINGDAN_SECRET_KEY"):  # only --demo gets here without one
+        log.warning("DINGDAN_SECRET_KEY is not set: one is made up for this run's workers")
+        os.environ["DINGDAN_SECRET_KEY"] = secrets.token_hex(32)
+
+
+def _web_app(database):
+    """Build the system and the app in a web worker, after the fork."""
+    from .app import create_app
+    from .composition import build
+
+    return create_app(build(database))
+
+
+def _worker_exited(_server, worker) -> None:
+    from prometheus_client import multiprocess  # not webui.metrics: the master counts nothing
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def _configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per sweep is noise
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # a line per task state change
+
+
+def _gunicorn_classes():
+    """gunicorn is imported only for `serve --workers` (and only on Unix)."""
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
+
+    class TimerWorkerArbiter(Arbiter):
+        """gunicorn's master, also keeping one timer worker running."""
+
+        def __init__(self, app):
+            super().__init__(app)
+            self.timer_command = app.timer_command
+            self.heartbeat = app.heartbeat
+            self.timer_process = None
+            self.timer_started = 0.0
+
+        def start(self):
+            super().start()
+            self._start_timer_worker()
+
+        def manage_workers(self):
+            super().manage_workers()
+            process = self.timer_process
+            if process is not None and process.poll() is not None:
+                now = time.monotonic()
+                if now - self.timer_started >= TIMER_WORKER_RESTART_SECONDS:
+                    self.log.error(
+                        "timer worker (pid:%s) exited (%s); starting another",
+                        process.pid,
+                        process.returncode,
+                    )
+                    self._start_timer_worker()
+
+        def stop(self, graceful=True):
+            process, self.timer_process = self.timer_process, None
+            if process is not None and process.poll() is None:
+                process.terminate()
+            super().stop(graceful)
+            if process is not None:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                except ChildProcessError:  # already reaped by the arbiter
+                    pass
+
+        def _start_timer_worker(self):
+            self.timer_started = time.monotonic()
+            self.heartbeat.touch()  # it has STALE_AFTER to start and beat on its own
+            self.timer_process = subprocess.Popen(self.timer_command)
+            self.log.info("Booting timer worker with pid: %s", self.timer_process.pid)
+
+    class Application(BaseApplication):
+        def __init__(self, options, load_app, timer_command, heartbeat):
+            self.options = options
+            self.load_app = load_app
+            self.timer_command = timer_command
+            self.heartbeat = heartbeat
+            super().__init__()
+
+        def load_config(self):
+            for key, value in self.options.items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
+
+        def load(self):
+            return self.load_app()
+
+        def run(self):
+            try:
+                TimerWorkerArbiter(self).run()
+            except RuntimeError as exc:
+                print(f"dingdan: {exc}", file=sys.stderr)
+                sys.exit(1)
+
+    return Application
+
+
+def _GunicornApplication(options, load_app, timer_command, heartbeat):  # noqa: N802 — a class
+    return _gunicorn_classes()(options, load_app, timer_command, heartbeat)

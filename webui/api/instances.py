@@ -1,10 +1,16 @@
-"""Instances: start, list, read, their history and their documents."""
+"""Instances: start, list, read, their history and their documents; for auditors their
+replay at any event, and for whoever may see one its archive bundle."""
 
-from flask import Response, jsonify, request
+from io import BytesIO
+
+from flask import Response, jsonify, request, send_file
+
+from engine.errors import InvalidData
+from tasks.audits import Audits
 
 from . import bp
 from . import serialize as out
-from .common import actor, json_body, system
+from .common import actor, json_body, query_int, system
 from .errors import BadRequest
 
 STATUSES = {"running", "rejected", "archived", "cancelled", "failed"}
@@ -91,3 +97,30 @@ def suspend_instance(instance_id):
 def resume_instance(instance_id):
     system().operations.resume(actor(), instance_id)
     return jsonify(out.instance(system().records.instance(actor(), instance_id)))
+
+
+def _audits() -> Audits:
+    return Audits(system().engine, system().forms, system().tasks.may_see)
+
+
+@bp.get("/instances/<instance_id>/replay")
+def replay_instance(instance_id):
+    """The instance as it stood after event `seq`, rebuilt from the audit log."""
+    seq = query_int("seq")
+    try:
+        result = _audits().replay(actor(), instance_id, seq)
+    except InvalidData as exc:  # a seq past the last event
+        raise BadRequest(exc.message, fields=exc.fields) from None
+    return jsonify(out.replay(result))
+
+
+@bp.get("/instances/<instance_id>/archive.zip")
+def archive_bundle(instance_id):
+    name, content = _audits().archive(actor(), instance_id)
+    return send_file(
+        BytesIO(content),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=name,
+        max_age=0,
+    )

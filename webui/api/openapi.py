@@ -56,7 +56,7 @@ PATHS = {
                 "required": ["username", "password"],
                 "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
             },
-            errors=(400, 401),
+            errors=(400, 401, 429),
         )
         | {"security": []}
     },
@@ -169,6 +169,35 @@ PATHS = {
             errors=(401, 404),
             params=[_path_param("instance_id")],
         )
+    },
+    "/api/v1/instances/{instance_id}/replay": {
+        "get": _op(
+            "The instance as it stood after event seq (default: the last), rebuilt by "
+            "replaying the audit log on its version: element states, open tasks, data, what "
+            "that event changed, and any divergence from the stored state (auditor, center "
+            "staff, center head, admin)",
+            errors=(400, 401, 403, 404),
+            params=[_path_param("instance_id"), _query("seq", {"type": "integer", "minimum": 1})],
+        )
+    },
+    "/api/v1/instances/{instance_id}/archive.zip": {
+        "get": {
+            **_op(
+                "The archive bundle: forms as data and printable pages, documents, files, the "
+                "audit log with a verification script, and a manifest with checksums",
+                errors=(401, 404),
+                params=[_path_param("instance_id")],
+            ),
+            "responses": {
+                "200": {
+                    "description": "a zip file",
+                    "content": {
+                        "application/zip": {"schema": {"type": "string", "format": "binary"}}
+                    },
+                },
+                **_errors(401, 404),
+            },
+        }
     },
     "/api/v1/instances/{instance_id}/notices": {
         "get": _op(
@@ -285,7 +314,7 @@ PATHS = {
     },
     "/api/v1/files": {
         "post": {
-            **_op("Upload a file", ok="201", schema=REF["File"], errors=(400, 401, 413, 422)),
+            **_op("Upload a file", ok="201", schema=REF["File"], errors=(400, 401, 403, 413, 422)),
             "requestBody": {
                 "required": True,
                 "content": {

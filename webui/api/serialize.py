@@ -98,3 +98,49 @@ def stored_file(row) -> dict:
         "sha256": row.sha256,
         "content_type": row.content_type,
     }
+
+
+def replay(result) -> dict:
+    """The instance as a replay rebuilt it after one event (engine/replay.py)."""
+    return {
+        "instance_id": result.instance_id,
+        "process": result.process_key,
+        "version": result.version,
+        "seq": result.seq,
+        "last_seq": result.last_seq,
+        "event": event(result.event),
+        "complete": result.complete,
+        "status": result.status,
+        "suspended": result.suspended,
+        "stage": result.stage,
+        "file_number": result.file_number,
+        "diagrams": [d.as_json() for d in result.diagrams],
+        "open_tasks": [
+            {
+                "task_id": t.task_id,
+                "element": t.element,
+                "name": t.name,
+                "name_en": t.name_en,
+                "role": t.role,
+                "subject": t.subject,
+                "diagram": t.diagram,
+                "assignee": t.assignee,
+                "due_at": iso(t.due_at),
+                "overdue": bool(t.overdue),
+            }
+            for t in result.open_tasks
+        ],
+        "timers": [
+            {
+                "element": t.element,
+                "name": t.name,
+                "diagram": t.diagram,
+                "attached_to": t.attached_to,
+                "due_at": iso(t.due_at),
+            }
+            for t in result.timers
+        ],
+        "data": result.data,
+        "changed": result.changed,
+        "divergences": [d.as_json() for d in result.divergences],
+    }

@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from tasks.audits import may_audit
 from tasks.diagrams import Diagrams
 
 from .auth import signed_in, system
@@ -106,6 +107,7 @@ def detail(instance_id):
         notices=records.notices(actor, instance_id),
         history=[_event(progress, e) for e in reversed(events)],
         pdf=pdf_available(),
+        may_audit=may_audit(actor),
         stage_name=stage_name,
         status_name=status_name,
         local_time=local_time,
