@@ -97,9 +97,13 @@ def build_instance(system, events: int) -> Run:
     for element in ("review_application", "plan_survey", "fill_questionnaire", "site_survey"):
         run.complete(element)
     # One round of the loop records four events: two completions, two new tasks.
-    while run.events() < events - 4:
+    count = run.events()
+    while count < events - 4:
         run.complete("design_service")
         run.complete("confirm_service_design")
+        count, before = run.events(), count
+        if count == before:  # SpiffWorkflow walks its task tree at most 1,000 deep
+            raise RuntimeError(f"the instance stopped moving at {count} events")
     run.complete("design_service")
     run.complete("confirm_service_design", {"decision": "agree"})
     return run

@@ -3,7 +3,7 @@
 A holder renews its lease well before it runs out; any other process may take a lease that
 ran out, so a holder that died is replaced after at most `ttl`. Leases use the system's
 real time — never a settable test clock — and each acquisition is one short transaction
-(on SQLite, BEGIN IMMEDIATE makes it atomic; on PostgreSQL, the row lock of the upsert).
+(SQLite's BEGIN IMMEDIATE, or PostgreSQL's row lock on the lease, makes it atomic).
 
 On SQLite the timer scheduler holds the lease `timer-scheduler`, so one scheduler sweeps
 and the others stand by. Correctness never rests on a lease: every timer step re-reads its

@@ -20,7 +20,7 @@ import uuid
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
@@ -244,7 +244,7 @@ class _CalendarHistory:
         if calendar is None:
             overrides = dict(self.overrides)
             for change in reversed(later):
-                day = datetime.fromisoformat(change.data["day"]).date()
+                day = date.fromisoformat(change.data["day"])
                 was = change.data.get("was")
                 if was is None:
                     overrides.pop(day, None)
@@ -392,9 +392,9 @@ class _Replayer:
                 self._step(self.workflow.refresh_timers)
                 self._check_step(segment)
         elif kind == "data_patched":
-            patch = (event.data or {}).get("patch") or {}
+            patch = copy.deepcopy((event.data or {}).get("patch") or {})
             for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
-                task.data.update(copy.deepcopy(patch))
+                task.data.update(patch)  # one patch for all, as Engine.patch_data does
         elif kind == "task_claimed":
             self.assignees[event.task_id] = event.actor
         elif kind == "task_unclaimed":

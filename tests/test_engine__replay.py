@@ -2,7 +2,8 @@
 what was stored at every step — and what it says when the stored state was tampered with."""
 
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -20,6 +21,7 @@ from engine.models import (
     Timer,
 )
 from engine.replay import replay, segments
+from tasks.admin import AdminService
 
 from .driver import ENTERPRISES, SHANGHAI
 
@@ -298,3 +300,30 @@ def test_steps_are_cut_where_each_began(driver):
     cut = segments(driver.events())
     assert [s[0].type for s in cut] == ["instance_started", "task_completed"]
     assert all(e.type not in ("instance_started", "task_completed") for s in cut for e in s[1:])
+
+
+def test_the_replay_benchmark_runs(monkeypatch):
+    """benchmarks/replay.py still runs (a small instance, one round; nothing timed here)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import replay as benchmark  # the benchmark script, by its file name
+
+    found = benchmark.measure(events=40, runs=1)
+    assert found["events"] >= 40 and found["divergences"] == []
+    assert len(found["wall_ms"]) == 1
+
+
+def test_deadlines_replay_on_the_calendar_as_it_stood_then(driver):
+    driver.start()
+    [review] = driver.open_tasks("review_application")
+    assert review.due_at.astimezone(SHANGHAI).date() == date(2026, 10, 8)
+    admin = AdminService(driver.system.engine)
+    root = driver.system.tasks.add_user("calendar_admin", ["admin"])
+    clock = driver.clock
+    clock.advance(timedelta(hours=1))
+    admin.set_day(root, date(2026, 10, 8), False, "临时调休")  # after the deadline was set
+    clock.advance(timedelta(hours=1))
+    driver.complete("review_application")  # the plan's deadline: on the new calendar
+    result = replay(driver.system.engine, driver.instance_id)
+    assert result.divergences == []
+    admin.remove_day(root, date(2026, 10, 8))  # the calendar changes again: still agrees
+    assert replay(driver.system.engine, driver.instance_id).divergences == []

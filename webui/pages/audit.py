@@ -21,7 +21,7 @@ from .instances import _diagram_tabs, _event, diagrams
 bp = Blueprint("audit", __name__)
 
 TYPE_NAMES = {
-    "instance_started": N_("提交申请"),
+    "instance_started": N_("开始办理"),
     "task_created": N_("生成任务"),
     "task_claimed": N_("领取任务"),
     "task_unclaimed": N_("退回任务"),

@@ -207,9 +207,11 @@
     Object.keys(c.data).forEach(function (key) {
       var item = line("data", "");
       item.appendChild(el("code", "", key));
-      item.appendChild(el("pre", "before", JSON.stringify(c.data[key].before, null, 2)));
-      item.appendChild(document.createTextNode(" → "));
-      item.appendChild(el("pre", "after", JSON.stringify(c.data[key].after, null, 2)));
+      var diff = el("div", "diff");
+      diff.appendChild(el("pre", "before", JSON.stringify(c.data[key].before, null, 2)));
+      diff.appendChild(el("span", "arrow", "→"));
+      diff.appendChild(el("pre", "after", JSON.stringify(c.data[key].after, null, 2)));
+      item.appendChild(diff);
     });
     c.tasks_opened.forEach(function (t) { line("opened", taskText(t)); });
     c.tasks_closed.forEach(function (t) { line("closed", taskText(t)); });
