@@ -34,6 +34,9 @@ HOSTILE = {
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">]>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
   <bpmn:process id="p" name="&lol2;" isExecutable="true"/></bpmn:definitions>""",
+    "parameter_entity": """<?xml version="1.0"?>
+<!DOCTYPE d [<!ENTITY % pe SYSTEM "file:///etc/passwd"> %pe;]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"/>""",
     "external_dtd": """<?xml version="1.0"?>
 <!DOCTYPE definitions SYSTEM "http://127.0.0.1:9/evil.dtd">
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"/>""",

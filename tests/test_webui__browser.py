@@ -474,3 +474,60 @@ def test_the_diagram_marks_the_active_and_the_completed_tasks(server, clerks):
     expect(application_tab).to_have_attribute("aria-selected", "true")
     expect(shape("review_application")).to_have_class(re.compile(r"\bdd-completed\b"))
     expect(shape("review_application")).not_to_have_class(re.compile(r"\bdd-active\b"))
+
+
+# -- 5. the auditor steps through the history ---------------------------------------------
+
+
+def test_the_auditor_steps_through_the_history_and_the_diagram_follows(server, clerks):
+    instance_id = start_by_api(server, "衡水市中小企业服务中心")
+    staff_api = Client(server.url, "center_staff")
+    [review] = [
+        t
+        for t in staff_api.get(f"/instances/{instance_id}").json()["open_tasks"]
+        if t["element"] == "review_application"
+    ]
+    response = staff_api.post(
+        f"/tasks/{review['id']}/complete", json={"data": {"decision": "accept"}}
+    )
+    assert response.status_code == 200, response.text
+
+    page = clerks("auditor").page
+    page.goto(f"/instances/{instance_id}/audit?seq=1")
+    expect(page.locator(".replay-check")).to_have_class(re.compile(r"\bok\b"))  # no divergence
+    canvas = page.locator("#step .diagram-canvas")
+
+    def shape(element):
+        return canvas.locator(f'g.djs-element.djs-shape[data-element-id="{element}"]')
+
+    # As it stood after the first event: the review open, nothing done after it — shown on
+    # the application stage's diagram, though the instance has moved on to the survey.
+    expect(page.get_by_role("tab", name="1. 申请", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
+    expect(page.locator("[data-field=seq]")).to_have_text("1")
+    expect(shape("review_application")).to_have_class(re.compile(r"\bdd-active\b"))
+    expect(shape("review_application")).not_to_have_class(re.compile(r"\bdd-completed\b"))
+    # Step forward (the script fetches each step; the address never reloads) until the
+    # review's completion: it turns completed and the next task opens.
+    next_button = page.get_by_role("link", name="下一步", exact=True)
+    for _ in range(10):
+        if page.locator("[data-field=type]").inner_text() == "完成任务":
+            break
+        before = page.locator("[data-field=seq]").inner_text()
+        next_button.click()
+        expect(page.locator("[data-field=seq]")).not_to_have_text(before)
+    expect(page.locator("[data-field=type]")).to_have_text("完成任务")
+    expect(page.locator("[data-field=changes]")).to_contain_text("decision")
+    # The diagram has followed the instance into the survey stage, whose first task is open.
+    expect(page.get_by_role("tab", name="2. 调查", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
+    expect(shape("plan_survey")).to_have_class(re.compile(r"\bdd-active\b"))
+    page.get_by_role("tab", name="1. 申请", exact=True).click()
+    expect(shape("review_application")).to_have_class(re.compile(r"\bdd-completed\b"))
+    expect(shape("review_application")).not_to_have_class(re.compile(r"\bdd-active\b"))
+    # And back: the marks return to where they were.
+    page.get_by_role("link", name="上一步", exact=True).click()
+    expect(page.locator("[data-field=type]")).not_to_have_text("完成任务")
+    expect(shape("review_application")).to_have_class(re.compile(r"\bdd-active\b"))

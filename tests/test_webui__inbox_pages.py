@@ -9,6 +9,8 @@ import pytest
 from webui.app import create_app
 
 from .driver import APPLICATION, ENTERPRISES, SHANGHAI
+from .page_client import csrf_token, page
+from .page_client import sign_in_page as sign_in
 
 REVIEW = "登记备案并审核申请"
 ESCALATION = "督办超时审核"
@@ -19,26 +21,6 @@ OVERDUE_BADGE = '<span class="badge overdue">'
 def client(system, monkeypatch):
     monkeypatch.delenv("DINGDAN_TEST_CLOCK", raising=False)
     return create_app(system).test_client()
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, system, username, roles, **extra):
-    """Sign in through the login form (a user the driver made gets a password)."""
-    system.tasks.add_user(username, roles, password="pw", **extra)
-    token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"username": username, "password": "pw", "csrf_token": token}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def page(client, url) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_data(as_text=True)
 
 
 def row_of(html: str, text: str) -> str:

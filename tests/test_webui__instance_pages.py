@@ -10,32 +10,14 @@ from webui.app import create_app
 from webui.pages import instances as instance_pages
 
 from .driver import APPLICATION, ENTERPRISES, SHANGHAI
+from .page_client import page
+from .page_client import sign_in_page as sign_in
 
 
 @pytest.fixture
 def client(system, monkeypatch):
     monkeypatch.delenv("DINGDAN_TEST_CLOCK", raising=False)
     return create_app(system).test_client()
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, system, username, roles, **extra):
-    """Sign in through the login form (a user the driver made gets a password)."""
-    system.tasks.add_user(username, roles, password="pw", **extra)
-    token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"username": username, "password": "pw", "csrf_token": token}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def page(client, url) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_data(as_text=True)
 
 
 def stage_bar(html: str) -> list[tuple[str, str]]:
@@ -199,6 +181,7 @@ def test_the_page_loads_bpmn_js_and_has_no_inline_script(client, system, survey)
     sources = [re.search(r'src="([^"]+)"', attrs).group(1) for attrs, _ in scripts]
     assert sources == [
         "/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js",
+        "/static/js/markers.js",
         "/static/js/diagram.js",
     ]
     assert not re.search(r"\son[a-z]+=", html)  # no inline event handlers

@@ -13,6 +13,8 @@ from engine.models import Document, Expert, StoredFile
 from webui.app import create_app
 
 from .driver import APPLICATION
+from .page_client import csrf_token as csrf
+from .page_client import sign_in_page
 
 
 @pytest.fixture
@@ -21,20 +23,9 @@ def app(system, monkeypatch):
     return create_app(system, {"SECRET_KEY": "test"})
 
 
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def sign_in(app, system, username, roles, **extra):
     """A browser session for `username`: the login page read, then posted."""
-    system.tasks.add_user(username, roles, password="pw", **extra)
-    client = app.test_client()
-    token = csrf(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"username": username, "password": "pw", "csrf_token": token}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
+    return sign_in_page(app.test_client(), system, username, roles, **extra)
 
 
 class Page:

@@ -10,7 +10,7 @@
   if (!box || typeof window.fetch !== "function") {
     return;
   }
-  var STATES = ["completed", "active", "overdue"];
+  var STATES = window.DingdanMarkers.STATES;
   var replaySrc = box.getAttribute("data-replay-src");
   var diagramSrc = box.getAttribute("data-diagram-src");
   var last = parseInt(box.getAttribute("data-last"), 10);
@@ -30,6 +30,7 @@
   var marked = [];    // [element id, marker] on the canvas
   var step = null;    // the replay shown
   var asked = 0;      // the latest request, so a slow answer never overwrites a newer one
+  var following = true; // the diagram follows the step's stage until a tab is chosen by hand
 
   function field(name) {
     return box.querySelector("[data-field=" + name + "]");
@@ -85,33 +86,7 @@
       return;
     }
     unmark();
-    var diagram = statesOf(shown);
-    var canvas = viewer.get("canvas");
-    var registry = viewer.get("elementRegistry");
-    var overlays = viewer.get("overlays");
-    STATES.forEach(function (state) {
-      (diagram[state] || []).forEach(function (id) {
-        if (registry.get(id)) {
-          canvas.addMarker(id, "dd-" + state);
-          marked.push([id, "dd-" + state]);
-        }
-      });
-    });
-    Object.keys(diagram.counts || {}).forEach(function (id) {
-      var counts = diagram.counts[id];
-      var total = 0;
-      STATES.forEach(function (state) { total += counts[state] || 0; });
-      if (total < 2 || !registry.get(id)) {
-        return;
-      }
-      var badge = el("div", "dd-count");
-      STATES.forEach(function (state) {
-        if (counts[state]) {
-          badge.appendChild(el("span", "dd-count-" + state, "×" + counts[state]));
-        }
-      });
-      overlays.add(id, "dd-count", { position: { top: -12, right: 12 }, html: badge });
-    });
+    marked = window.DingdanMarkers.mark(viewer, statesOf(shown));
   }
 
   function show(key) {
@@ -232,7 +207,31 @@
         item.classList.toggle("current", parseInt(item.getAttribute("data-seq"), 10) === step.seq);
       });
     tabStates();
-    mark();
+    var here = following ? stepDiagram() : null;
+    if (here && here !== shown) {
+      show(here);
+    } else {
+      mark();
+    }
+  }
+
+  // The diagram the step happened in: the last tab (the called stages come after the main
+  // process) with an open or overdue element, else the last with a completed one.
+  function stepDiagram() {
+    var found = null;
+    ["active", "completed"].forEach(function (state) {
+      if (found) {
+        return;
+      }
+      tabs.forEach(function (tab) {
+        var key = tab.getAttribute("data-diagram");
+        var diagram = statesOf(key);
+        if ((diagram[state] || []).length || (state === "active" && diagram.overdue.length)) {
+          found = key;
+        }
+      });
+    });
+    return found;
   }
 
   function go(target, keepSlider) {
@@ -316,6 +315,7 @@
   });
   tabs.forEach(function (tab) {
     tab.addEventListener("click", function () {
+      following = false;
       show(tab.getAttribute("data-diagram"));
     });
   });

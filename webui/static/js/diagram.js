@@ -12,7 +12,6 @@
   var canvasBox = box.querySelector(".diagram-canvas");
   var tabs = Array.prototype.slice.call(box.querySelectorAll("[data-diagram]"));
   var errorText = box.getAttribute("data-error-text") || "";
-  var STATES = ["completed", "active", "overdue"];
 
   function say(text) {
     status.textContent = text;
@@ -37,36 +36,7 @@
   }
 
   function mark(diagram) {
-    var canvas = viewer.get("canvas");
-    var registry = viewer.get("elementRegistry");
-    var overlays = viewer.get("overlays");
-    STATES.forEach(function (state) {
-      (diagram[state] || []).forEach(function (id) {
-        if (registry.get(id)) {
-          canvas.addMarker(id, "dd-" + state);
-        }
-      });
-    });
-    Object.keys(diagram.counts || {}).forEach(function (id) {
-      var counts = diagram.counts[id];
-      var total = 0;
-      STATES.forEach(function (state) { total += counts[state] || 0; });
-      if (total < 2 || !registry.get(id)) {
-        return;
-      }
-      // A multi-instance task: how many of its rows are in which state.
-      var badge = document.createElement("div");
-      badge.className = "dd-count";
-      STATES.forEach(function (state) {
-        if (counts[state]) {
-          var part = document.createElement("span");
-          part.className = "dd-count-" + state;
-          part.textContent = "×" + counts[state];
-          badge.appendChild(part);
-        }
-      });
-      overlays.add(id, "dd-count", { position: { top: -12, right: 12 }, html: badge });
-    });
+    window.DingdanMarkers.mark(viewer, diagram);
   }
 
   function show(key) {
