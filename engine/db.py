@@ -45,6 +45,15 @@ class Database:
                 idle_in_transaction_timeout = IDLE_IN_TRANSACTION_TIMEOUT
             _configure_postgresql(self.engine, idle_in_transaction_timeout)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads (lists, inboxes, reports) need no write lock: on SQLite a plain BEGIN lets
+        # them run beside a writer (WAL) instead of queueing behind it; on PostgreSQL they
+        # are read-only transactions on one snapshot, as SQLite's are.
+        read_options = {"dingdan_read_only": True}
+        if self.engine.dialect.name == "postgresql":
+            read_options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        self.read_sessions = sessionmaker(
+            self.engine.execution_options(**read_options), expire_on_commit=False
+        )
 
     def create_all(self) -> None:
         """Create the tables straight from the models and record them as the latest
@@ -85,8 +94,8 @@ class Database:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
-    def session(self) -> Session:
-        return self.sessions()
+    def session(self, read_only: bool = False) -> Session:
+        return self.read_sessions() if read_only else self.sessions()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -121,8 +130,9 @@ def _json_dumps(value) -> str:
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL for concurrent readers; every transaction takes the write lock at BEGIN so two
-    steps on one instance serialise instead of failing half-way with 'database is locked'."""
+    """WAL for concurrent readers; every transaction but a read-only one takes the write lock
+    at BEGIN, so two steps on one instance serialise instead of failing half-way with
+    'database is locked'."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -136,7 +146,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get("dingdan_read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _configure_postgresql(engine: Engine, idle_in_transaction_timeout: float) -> None:

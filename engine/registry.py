@@ -1,7 +1,8 @@
 """The process registry: check diagrams, then store each process as a new version.
 
 A deployment is a set of files. Every process they define is checked (BPMN schema, called
-processes present, forms present, expressions that compile) before anything is stored;
+processes present, forms present, lanes that name known roles, expressions that compile,
+gateways with a way out) before anything is stored;
 one error anywhere and nothing is deployed. Each process key gets a new version only when
 its content — its own file and the processes it calls — changed.
 """
@@ -32,7 +33,22 @@ _EXPRESSIONS = {
     "bpmn:script": "exec",
     "spiffworkflow:preScript": "exec",
     "spiffworkflow:postScript": "exec",
+    "bpmn:loopCardinality": "eval",
+    "bpmn:completionCondition": "eval",
 }
+_GATEWAYS = {
+    f"{{{NS['bpmn']}}}{name}"
+    for name in (
+        "exclusiveGateway",
+        "inclusiveGateway",
+        "parallelGateway",
+        "eventBasedGateway",
+        "complexGateway",
+    )
+}
+_SEQUENCE_FLOW = f"{{{NS['bpmn']}}}sequenceFlow"
+# Children whose own id an error should not name: the element they belong to is meant.
+_PARTS = ("EventDefinition", "LoopCharacteristics", "Expression", "conditionExpression")
 
 
 @dataclass
@@ -56,8 +72,23 @@ class _Process:
 
 
 class ProcessRegistry:
-    def __init__(self, form_exists: Callable[[str], bool] | None = None):
+    def __init__(
+        self,
+        form_exists: Callable[[str], bool] | None = None,
+        role_exists: Callable[[str], bool] | None = None,
+    ):
         self.form_exists = form_exists or (lambda filename: True)
+        # Lanes are named by role keys; the composition root says which keys exist.
+        self.role_exists = role_exists or (lambda role: True)
+
+    def check(self, session, files: Mapping[str, bytes | str]) -> list[dict]:
+        """Every error deploying `files` would meet ({file, element, line, message}); [] when
+        they would deploy. Stores nothing."""
+        try:
+            self._check(session, files)
+        except InvalidBpmn as exc:
+            return list(exc.details)
+        return []
 
     def deploy(self, session, files: Mapping[str, bytes | str], deployed_by, now) -> list[Deployed]:
         """Check `files` ({filename: content}) and store every process they define."""
@@ -163,6 +194,20 @@ class ProcessRegistry:
             refused = sandbox.check(props["notifyText"], "eval") if "notifyText" in props else None
             if refused:
                 errors.append(_at(filename, node, f"expression refused: {refused}"))
+        for lane in process_node.iterfind(".//bpmn:lane", NS):
+            role = (lane.get("name") or "").strip()
+            if not role:
+                errors.append(_at(filename, lane, "lane has no name (a role key)"))
+            elif not self.role_exists(role):
+                errors.append(_at(filename, lane, f"lane '{role}' is not a known role"))
+        errors.extend(_gateways_without_way_out(filename, process_node))
+        for loop in process_node.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
+            for ref in ("loopDataInputRef", "loopDataOutputRef"):
+                name = (loop.findtext(f"bpmn:{ref}", None, NS) or "").strip()
+                if name and not name.isidentifier():
+                    errors.append(
+                        _at(filename, _owner(loop), f"{ref} '{name}' is not a variable name")
+                    )
         for path, mode in _EXPRESSIONS.items():
             for expr in process_node.iterfind(f".//{path}", NS):
                 owner = _owner(expr)
@@ -211,6 +256,17 @@ class ProcessRegistry:
 
         add(key)
         return digest.hexdigest()
+
+
+def _gateways_without_way_out(filename, process_node) -> list[dict]:
+    """A gateway with no outgoing sequence flow: an instance reaching it could never leave."""
+    errors = []
+    for container in [process_node, *process_node.iterfind(".//bpmn:subProcess", NS)]:
+        sources = {flow.get("sourceRef") for flow in container.iterchildren(_SEQUENCE_FLOW)}
+        for node in container.iterchildren(*_GATEWAYS):
+            if node.get("id") not in sources:
+                errors.append(_at(filename, node, "gateway has no outgoing sequence flow"))
+    return errors
 
 
 def _depth(key, processes, seen=()) -> int:
@@ -278,10 +334,15 @@ def _start_form(process_node) -> str | None:
 
 
 def _owner(node):
-    """The flow element (with an id) that an expression belongs to."""
-    while node is not None and node.get("id") is None:
+    """The flow element (with an id) that an expression belongs to: a timer's event, not
+    its event definition."""
+    while node is not None and (node.get("id") is None or _is_part(node)):
         node = node.getparent()
     return node
+
+
+def _is_part(node) -> bool:
+    return isinstance(node.tag, str) and node.tag.endswith(_PARTS)
 
 
 def _at(filename, node, message) -> dict:

@@ -55,6 +55,15 @@ class _Policy(RestrictingNodeTransformer):
 
     _GUARDED = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_"}
 
+    def visit_Import(self, node):
+        # Nothing can be imported when it runs (no __import__): say so when it is checked.
+        self.error(
+            node, "import is not allowed: expressions and scripts use only the names given to them"
+        )
+        return node
+
+    visit_ImportFrom = visit_Import
+
     def visit_BinOp(self, node):
         node = self.node_contents_visit(node)
         guard = self._GUARDED.get(type(node.op))

@@ -16,9 +16,10 @@ from .errors import Conflict
 
 
 class UnitOfWork:
-    def __init__(self, engine, now: datetime | None = None):
+    def __init__(self, engine, now: datetime | None = None, read_only: bool = False):
         self.engine = engine
         self._fixed_now = now
+        self.read_only = read_only  # a read: no write lock taken, nothing committed
         self.session = None
         self.now: datetime | None = None
         # instance id -> workflow loaded (and perhaps changed) in this unit
@@ -27,13 +28,13 @@ class UnitOfWork:
         self.new_timer_dues: list[datetime] = []
 
     def __enter__(self):
-        self.session = self.engine.db.session()
+        self.session = self.engine.db.session(read_only=self.read_only)
         self.now = self._fixed_now or self.engine.clock.now()
         return self
 
     def __exit__(self, exc_type, exc, tb):
         try:
-            if exc_type is None:
+            if exc_type is None and not self.read_only:
                 self.commit()
             else:
                 self.rollback()

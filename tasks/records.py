@@ -3,10 +3,11 @@ filtered by what the caller may see. Nothing here changes state."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import defer
 
-from engine import audit
-from engine.errors import Forbidden, NotFound
+from engine import audit, bpmn_diff, bpmn_xml
+from engine.errors import Forbidden, InvalidBpmn, NotFound
 from engine.models import (
     AuditEvent,
     Document,
@@ -118,9 +119,14 @@ class Records:
                 raise NotFound(f"document '{name}' does not exist")
             return document
 
-    def file(self, actor: Actor, file_id: str) -> StoredFile:
+    def file(self, actor: Actor, file_id: str, *, content: bool = True) -> StoredFile:
+        """A stored file the actor may see (NotFound otherwise); `content=False` leaves
+        the bytes unread, for showing the name."""
         with self.engine.unit_of_work() as uow:
-            row = uow.session.get(StoredFile, file_id)
+            query = select(StoredFile).where(StoredFile.id == file_id)
+            if not content:
+                query = query.options(defer(StoredFile.content, raiseload=True))
+            row = uow.session.scalar(query)
             if row is None:
                 raise NotFound(f"file '{file_id}' does not exist")
             if row.instance_id is None:
@@ -175,7 +181,61 @@ class Records:
         with self.engine.unit_of_work() as uow:
             return self.engine.deploy(uow, files, actor.username)
 
+    def check(self, actor: Actor, files: dict[str, bytes], with_callers=False) -> list[dict]:
+        """What deploying `files` would refuse, without deploying: [] when nothing."""
+        if not actor.has("process_owner"):
+            raise Forbidden("only a process owner may check diagrams for deployment")
+        with self.engine.unit_of_work() as uow:
+            if with_callers:
+                files = _with_callers(uow.session, files)
+            return self.engine.registry.check(uow.session, files)
+
+    def deploy_with_callers(self, actor: Actor, files: dict[str, bytes]):
+        """Deploy `files` with the deployed processes that call any of them: a caller's
+        version bundles the versions it calls, so new instances of it start on the new
+        diagrams only once it too has a new version."""
+        if not actor.has("process_owner"):
+            raise Forbidden("only a process owner may deploy")
+        with self.engine.unit_of_work() as uow:
+            files = _with_callers(uow.session, files)
+            return self.engine.deploy(uow, files, actor.username)
+
+    def instance_counts(self, key: str) -> dict[int, dict[str, int]]:
+        """{version: {status: how many instances}} of one process."""
+        with self.engine.unit_of_work() as uow:
+            rows = uow.session.execute(
+                select(Instance.version, Instance.status, func.count())
+                .where(Instance.process_key == key)
+                .group_by(Instance.version, Instance.status)
+            )
+            counts: dict[int, dict[str, int]] = {}
+            for version, status, count in rows:
+                counts.setdefault(version, {})[status] = count
+            return counts
+
+    def process_diff(self, key: str, before: int, after: int) -> dict:
+        """The elements added, removed and changed from version `before` to `after`."""
+        old = self.process_version(key, before)
+        new = self.process_version(key, after)
+        changes = bpmn_diff.diff(old.bpmn, new.bpmn)
+        return {"key": key, "from": old.version, "to": new.version, **changes}
+
     def form(self, key: str):
         if key not in self.forms:
             raise NotFound(f"form '{key}' does not exist")
         return self.forms.get(key)
+
+
+def _with_callers(session, files: dict[str, bytes]) -> dict[str, bytes]:
+    keys = set()
+    for filename, content in files.items():
+        try:
+            root = bpmn_xml.parse(content, filename).getroot()
+        except InvalidBpmn:
+            return files  # the check names the problem
+        keys.update(node.get("id") for node in root.iterfind("bpmn:process", bpmn_xml.NS))
+    files = dict(files)
+    for row in latest_versions(session):
+        if row.key not in keys and keys & set(row.called or ()) and row.filename not in files:
+            files[row.filename] = row.bpmn.encode("utf-8")
+    return files

@@ -44,8 +44,9 @@ def clock():
 
 
 @pytest.fixture
-def system(database_url, clock):
+def system(database_url, clock, tmp_path):
     system = build(database_url, clock=clock)
+    system.drafts.directory = tmp_path / "drafts"  # each test its own diagram drafts
     system.db.create_all()  # quicker than the migrations, which test_engine__migrations runs
     system.setup()
     yield system

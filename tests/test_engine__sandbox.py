@@ -50,6 +50,11 @@ def test_escapes_the_compiler_sees_are_refused_before_anything_runs(expression):
         ENV.evaluate(expression, {"f": len})
 
 
+@pytest.mark.parametrize("script", ["import os", "from os import path", "x = 1\nimport sys as s"])
+def test_a_script_that_imports_is_refused_when_checked(script):
+    assert "import is not allowed" in check(script, "exec")
+
+
 @pytest.mark.parametrize(("expression", "error"), RUN_TIME)
 def test_escapes_are_stopped_when_they_run(expression, error):
     with pytest.raises(error):

@@ -54,6 +54,7 @@ POST /auth/token                       401  200   200   200   200  200 200 200 2
 GET  /processes                        401  200   200   200   200  200 200 200 200 200   200
 GET  /processes/order_service          401  200   200   200   200  200 200 200 200 200   200
 GET  /processes/order_service/bpmn     401  200   200   200   200  200 200 200 200 200   200
+GET  /processes/order_service/diff     401  200   200   200   200  200 200 200 200 200   200
 GET  /forms/questionnaire              401  200   200   200   200  200 200 200 200 200   200
 GET  /experts                          401  200   200   200   200  200 200 200 200 200   200
 GET  /instances                        401  200   200   200   200  200 200 200 200 200   200
@@ -79,6 +80,7 @@ GET  /tasks/{B_task}                   401  404   200   200   200  200 404 404 2
 POST /files                            401  201   201   201   201  201 201 201 201 403   201
 POST /instances                        401  201   201   201   403  403 403 403 403 403   403
 POST /processes/deploy                 401  403   403   403   403  403 403 403 200 403   403
+POST /processes/check                  401  403   403   403   403  403 403 403 200 403   403
 POST /experts                          401  403   403   201   201  403 403 403 403 403   201
 PUT  /experts/{expert}                 401  403   403   200   200  403 403 403 403 403   200
 POST /test/clock                       401  403   403   403   403  403 403 403 403 403   200
@@ -217,7 +219,7 @@ def request_for(method, path, role, world, uploaded) -> dict:
     if (method, path) == ("POST", "/instances"):
         data = dict(APPLICATION, qualification_documents=[uploaded or "none"])
         return {"json": {"process": "order_service", "data": data}}
-    if path == "/processes/deploy":
+    if path in ("/processes/deploy", "/processes/check"):
         return {
             "query_string": {"filename": "order_service_archiving.bpmn"},
             "data": ARCHIVING,  # identical to the deployed version: 200, nothing new

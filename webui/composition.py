@@ -16,12 +16,16 @@ from engine.db import Database
 from engine.runtime import Engine, Settings
 from forms import FormRegistry
 from tasks.documents import DocumentRenderer
+from tasks.drafts import Drafts
 from tasks.files import MAX_FILE_BYTES
 from tasks.operations import Operations
 from tasks.records import Records
+from tasks.roles import ROLES
 from tasks.service import TaskService
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Process owners' unsaved diagram edits (tasks/drafts.py), beside the default database.
+DEFAULT_DRAFTS_DIR = Path("instance") / "drafts"
 PROCESSES_DIR = Path(os.environ.get("DINGDAN_PROCESSES", REPO_ROOT / "processes"))
 
 
@@ -35,6 +39,7 @@ class System:
     operations: Operations
     processes_dir: Path
     max_file_bytes: int = MAX_FILE_BYTES
+    drafts: Drafts | None = None
 
     def setup(self) -> list:
         """Bring the schema up to date (migrations) and deploy processes/ (a no-op when
@@ -69,12 +74,16 @@ def build(database_url=None, clock=None, settings=None, processes_dir=None) -> S
         settings or settings_from_env(),
         form_exists=lambda filename: _has_form(forms, filename),
     )
+    engine.registry.role_exists = ROLES.__contains__  # a lane names a role key
     documents = DocumentRenderer(processes_dir / "templates")
     tasks = TaskService(engine, forms, documents)
     records = Records(engine, forms, tasks.may_see)
     operations = Operations(engine, tasks)
     max_file_bytes = int(os.environ.get("DINGDAN_MAX_FILE_BYTES", MAX_FILE_BYTES))
-    return System(db, engine, forms, tasks, records, operations, processes_dir, max_file_bytes)
+    drafts = Drafts(Path(os.environ.get("DINGDAN_DRAFTS_DIR", DEFAULT_DRAFTS_DIR)), clock)
+    return System(
+        db, engine, forms, tasks, records, operations, processes_dir, max_file_bytes, drafts
+    )
 
 
 def _has_form(forms: FormRegistry, filename: str) -> bool:

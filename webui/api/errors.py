@@ -69,8 +69,8 @@ def error_response(status: int, code: str, message: str, fields=None, details=No
 
 
 def _respond(status, code, message, fields=None, details=None):
-    """JSON for the API; a page for a person in a browser."""
-    if request.path.startswith("/api/"):
+    """JSON for the API and for a page's script that asks for JSON; a page for a person."""
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return error_response(status, code, message, fields, details)
     headings = {
         400: _("请求无法识别"),

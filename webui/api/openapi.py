@@ -47,6 +47,21 @@ EXPERT_FIELDS = {
     for k in ("name", "organisation", "specialty", "qualification", "experience", "phone")
 }
 
+DEPLOY_BODY = {
+    "required": True,
+    "content": {
+        "application/xml": {"schema": {"type": "string"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    },
+}
+
 PATHS = {
     "/api/v1/auth/token": {
         "post": _op(
@@ -69,27 +84,48 @@ PATHS = {
                 ok="201",
                 errors=(400, 401, 403, 413, 422),
             ),
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/xml": {"schema": {"type": "string"}},
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "file": {
-                                    "type": "array",
-                                    "items": {"type": "string", "format": "binary"},
-                                }
-                            },
-                        }
-                    },
+            "requestBody": DEPLOY_BODY,
+        }
+    },
+    "/api/v1/processes/check": {
+        "post": {
+            **_op(
+                "Check BPMN as deploy would, without deploying: {valid, details}",
+                schema={
+                    "type": "object",
+                    "required": ["valid", "details"],
+                    "properties": {"valid": {"type": "boolean"}, "details": {"type": "array"}},
                 },
-            },
+                errors=(400, 401, 403, 413),
+            ),
+            "requestBody": DEPLOY_BODY,
         }
     },
     "/api/v1/processes/{key}": {
         "get": _op("Every version of a process", errors=(401, 404), params=[_path_param("key")])
+    },
+    "/api/v1/processes/{key}/diff": {
+        "get": _op(
+            "Elements added, removed and changed between two versions (default: the last two)",
+            schema={
+                "type": "object",
+                "required": ["key", "from", "to", "added", "removed", "changed"],
+                "properties": {
+                    "key": {"type": "string"},
+                    "from": {"type": "integer"},
+                    "to": {"type": "integer"},
+                    "added": {"type": "array"},
+                    "removed": {"type": "array"},
+                    "changed": {"type": "array"},
+                },
+            },
+            errors=(400, 401, 404),
+            params=[
+                _path_param("key"),
+                _query("from", {"type": "integer"}),
+                _query("to", {"type": "integer"}),
+            ],
+        )
     },
     "/api/v1/processes/{key}/bpmn": {
         "get": {

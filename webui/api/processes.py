@@ -20,13 +20,37 @@ def list_processes():
 @bp.get("/processes/<key>")
 def get_process(key):
     versions = system().records.process_versions(key)
+    counts = system().records.instance_counts(key)
     return jsonify(
         {
             "key": key,
             "name": versions[-1].name,
-            "versions": [out.process_version(v, with_checksum=True) for v in versions],
+            "versions": [
+                out.process_version(v, with_checksum=True)
+                | {"instances": counts.get(v.version, {})}
+                for v in versions
+            ],
         }
     )
+
+
+@bp.get("/processes/<key>/diff")
+def diff_versions(key):
+    """The elements added, removed and changed between two versions (by default the last two)."""
+    records = system().records
+    before, after = query_int("from"), query_int("to")
+    if before is None or after is None:
+        numbers = [v.version for v in records.process_versions(key)]
+        after = after or numbers[-1]
+        before = before or (numbers[-2] if len(numbers) > 1 else numbers[-1])
+    return jsonify(records.process_diff(key, before, after))
+
+
+@bp.post("/processes/check")
+def check():
+    """What deploying the body would refuse, without deploying: 200 `{"valid", "details"}`."""
+    details = system().records.check(actor(), _uploaded_files())
+    return jsonify({"valid": not details, "details": details})
 
 
 @bp.get("/processes/<key>/bpmn")

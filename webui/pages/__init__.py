@@ -11,7 +11,19 @@ from flask import session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-from . import admin, audit, auth, experts, inbox, instances, start, task_form, vendor
+from . import (
+    admin,
+    audit,
+    auth,
+    experts,
+    inbox,
+    instances,
+    processes,
+    reports,
+    start,
+    task_form,
+    vendor,
+)
 
 log = logging.getLogger("dingdan.web")
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -41,7 +53,19 @@ def init_app(app, api_blueprint) -> None:
     csrf.init_app(app)
     csrf.exempt(api_blueprint)  # the API authenticates with bearer tokens, never cookies
     Babel(app, locale_selector=select_locale)
-    for module in (auth, inbox, task_form, start, instances, audit, experts, admin, vendor):
+    for module in (
+        auth,
+        inbox,
+        task_form,
+        start,
+        instances,
+        audit,
+        experts,
+        admin,
+        processes,
+        reports,
+        vendor,
+    ):
         app.register_blueprint(module.bp)
     auth.init_app(app)
 

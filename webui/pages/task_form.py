@@ -8,12 +8,10 @@ below the view are shared with the start page.
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import load_only
 
 from engine.errors import InvalidData, NotFound, TooLarge
-from engine.models import Expert, Instance, StoredFile
 from forms import FormValidationError
+from tasks.experts import ExpertService
 from tasks.roles import acting_role
 from tasks.service import IncompleteFile
 from webui.form_html import (
@@ -157,25 +155,11 @@ def store_upload(upload) -> str:
 
 
 def file_name(file_id: str) -> str:
-    """An attached file's name, if the person may see the file (Records.file's rule),
-    without loading its content."""
-    with system().engine.unit_of_work() as uow:
-        row = uow.session.scalar(
-            select(StoredFile)
-            .options(load_only(StoredFile.name, StoredFile.instance_id, StoredFile.uploaded_by))
-            .where(StoredFile.id == file_id)
-        )
-        if row is not None:
-            if row.instance_id is None:
-                visible = row.uploaded_by == g.actor.username
-            else:
-                instance = uow.session.get(Instance, row.instance_id)
-                visible = instance is not None and system().tasks.may_see(
-                    uow.session, g.actor, instance
-                )
-            if visible:
-                return row.name
-    return _("（文件不存在）")
+    """An attached file's name, if the person may see the file, without its content."""
+    try:
+        return system().records.file(g.actor, file_id, content=False).name
+    except NotFound:
+        return _("（文件不存在）")
 
 
 def validation_messages(form_key, data) -> dict[str, str]:
@@ -219,28 +203,25 @@ def sources_for(schema) -> dict[str, list[Option]]:
 
 def _experts() -> list[Option]:
     """The active entries of the expert register, read only."""
-    with system().engine.unit_of_work() as uow:
-        rows = uow.session.scalars(
-            select(Expert).where(Expert.active.is_(True)).order_by(Expert.name, Expert.id)
+    rows = ExpertService(system().engine).search(g.actor, active=True, limit=None)
+    return [
+        Option(
+            value=str(row.id),
+            title=" · ".join(p for p in (row.name, row.organisation, row.specialty) if p),
+            fill={
+                key: getattr(row, key) or ""
+                for key in (
+                    "name",
+                    "organisation",
+                    "specialty",
+                    "qualification",
+                    "experience",
+                    "phone",
+                )
+            },
         )
-        return [
-            Option(
-                value=str(row.id),
-                title=" · ".join(p for p in (row.name, row.organisation, row.specialty) if p),
-                fill={
-                    key: getattr(row, key) or ""
-                    for key in (
-                        "name",
-                        "organisation",
-                        "specialty",
-                        "qualification",
-                        "experience",
-                        "phone",
-                    )
-                },
-            )
-            for row in rows
-        ]
+        for row in rows
+    ]
 
 
 SOURCES = {"experts": _experts}
