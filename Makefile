@@ -46,8 +46,10 @@ lint: setup
 test: lint system-packages
 	$(BIN)/python -m pytest
 
+# Every measure of the speed issue (procedure, long loop, inbox, HTTP, timers) in one table,
+# written to benchmarks/RESULTS.md; `make bench BENCH=--quick` for a smoke run.
 bench: setup
-	$(BIN)/python benchmarks/procedure.py
+	$(BIN)/python benchmarks/run.py $(BENCH)
 
 # After changing user-visible text: extract it, update the English catalogue, fill it from
 # webui/translations/en.tsv, and list what still has no English.

@@ -7,7 +7,6 @@ sweep and the API query directly; none of them ever has to load a workflow.
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
 
 from .models import HumanTask, Timer
 from .registry import FORM_PROPERTY, form_key
@@ -66,27 +65,72 @@ def _attached_activity(boundary_task) -> str | None:
     return None
 
 
-def sync_tasks(session, instance, workflow, now, stage, on_created) -> dict[str, HumanTask]:
+def _all_tasks(workflow):
+    yield from workflow.tasks.values()
+    for sub in workflow.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def _reached(task) -> bool:
+    """Whether SpiffWorkflow's walk reaches `task`: not under a predicted (maybe, likely)
+    parent, where the walk does not descend."""
+    parent = task.workflow.tasks.get(task._parent) if task._parent is not None else None
+    return parent is None or parent._state >= TaskState.FUTURE
+
+
+def ready_user_tasks(workflow) -> dict:
+    """`workflow.get_tasks(state=READY, manual=True)` by id, without walking the tree: the
+    task dictionaries hold the same tasks. Their order is the walk's only where it matters
+    to callers (see `sync_tasks`)."""
+    return {
+        str(t.id): t
+        for t in _all_tasks(workflow)
+        if t._state == TaskState.READY and t.task_spec.manual and _reached(t)
+    }
+
+
+def waiting_timers(workflow) -> dict:
+    """The waiting timer events by id (`get_tasks(state=WAITING)` filtered by `is_timer`)."""
+    return {
+        str(t.id): t
+        for t in _all_tasks(workflow)
+        if t._state == TaskState.WAITING and is_timer(t) and _reached(t)
+    }
+
+
+class Projected:
+    """What the rows of an instance show of its workflow: the ids of the open user tasks
+    and the due times of the waiting timers. Taken from the workflow before a step it is
+    what the rows hold (every step keeps them so), so a step needs no query to find which
+    rows to close and which to add."""
+
+    def __init__(self, workflow=None):
+        self.open: set[str] = set()
+        self.timers: dict = {}
+        if workflow is not None:  # None: an instance not stored yet, without rows
+            self.open = set(ready_user_tasks(workflow))
+            self.timers = {i: timer_due(t) for i, t in waiting_timers(workflow).items()}
+
+
+def sync_tasks(session, instance, workflow, now, stage, on_created, before: Projected) -> None:
     """Insert rows for user tasks that became ready; cancel rows whose task went away.
 
-    Returns the open rows by id. Rows of tasks that this step completed must already have
-    been closed by the caller.
+    `before` is what the rows showed before the step. Rows of tasks that this step
+    completed must already have been closed by the caller (and are passed over here).
     """
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {
-        row.id: row
-        for row in session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
-        )
-    }
-    for task_id, row in list(open_rows.items()):
-        if task_id not in ready:
+    ready = ready_user_tasks(workflow)
+    for task_id in before.open - ready.keys():
+        row = session.get(HumanTask, task_id)
+        if row is not None and row.state == "open":
             row.state = "cancelled"
             row.completed_at = now
-            del open_rows[task_id]
-    for task_id, task in ready.items():
-        if task_id in open_rows:
-            continue
+    new = [task_id for task_id in ready if task_id not in before.open]
+    if len(new) > 1:  # rows (and their events) are made in the order of SpiffWorkflow's walk
+        walked = [str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+        order = {task_id: n for n, task_id in enumerate(walked)}
+        new.sort(key=lambda task_id: order.get(task_id, len(order)))
+    for task_id in new:
+        task = ready[task_id]
         dues = [d for d in (timer_due(b) for b in _boundary_timers(task)) if d is not None]
         p = props(task)
         row = HumanTask(
@@ -98,7 +142,7 @@ def sync_tasks(session, instance, workflow, now, stage, on_created) -> dict[str,
             name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
             name_en=p.get("name_en"),
             role=task.task_spec.lane,
-            form_key=form_key(props(task).get(FORM_PROPERTY)),
+            form_key=form_key(p.get(FORM_PROPERTY)),
             subject=subject_of(task),
             stage=stage,
             state="open",
@@ -106,30 +150,26 @@ def sync_tasks(session, instance, workflow, now, stage, on_created) -> dict[str,
             created_at=now,
         )
         session.add(row)
-        open_rows[task_id] = row
         on_created(row)
-    return open_rows
 
 
-def sync_timers(session, instance, workflow) -> list:
+def sync_timers(session, instance, workflow, before: Projected) -> list:
     """Insert rows for timers that started waiting; rows of timers gone are settled by
-    the caller (fired) or here (cancelled). Returns the due times of the new timers."""
-    waiting = {str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}
-    rows = {
-        row.id: row
-        for row in session.scalars(
-            select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting")
-        )
-    }
-    for timer_id, row in rows.items():
-        if timer_id not in waiting:
+    the caller (fired) or here (cancelled). Returns the due times of the new timers.
+    `before` is what the rows showed before the step."""
+    waiting = waiting_timers(workflow)
+    for timer_id in before.timers.keys() - waiting.keys():
+        row = session.get(Timer, timer_id)
+        if row is not None and row.state == "waiting":
             row.state = "cancelled"
     new_dues = []
     for timer_id, task in waiting.items():
         due = timer_due(task)
-        if timer_id in rows or due is None:
-            if timer_id in rows and due is not None:
-                rows[timer_id].due_at = due  # a cycle timer moves on
+        if timer_id in before.timers or due is None:
+            if timer_id in before.timers and due is not None and due != before.timers[timer_id]:
+                row = session.get(Timer, timer_id)
+                if row is not None:
+                    row.due_at = due  # a cycle timer moves on
             continue
         boundary = "BoundaryEventSplit" in type(task.parent.task_spec).__name__
         session.add(

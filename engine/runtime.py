@@ -22,7 +22,7 @@ from .errors import Conflict, NotFound, ProcessError
 from .models import CalendarOverride, HumanTask, Instance, Notice, ProcessVersion, Timer
 from .registry import ProcessRegistry, latest_version
 from .scripting import DingdanScriptEngine, StepContext, current_step
-from .spiff import specs_from_json, state_from_json, state_to_json
+from .spiff import specs_from_json, state_from_json, state_to_json_incremental
 from .uow import UnitOfWork
 
 log = logging.getLogger("dingdan.engine")
@@ -140,7 +140,7 @@ class Engine:
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data[data_key] = start_data
 
-        self._step(uow, instance, workflow, lambda: None)
+        self._step(uow, instance, workflow, lambda: None, before=projection.Projected())
         return instance
 
     def lock(self, uow, instance_id: str, skip_locked=False) -> Instance | None:
@@ -190,22 +190,25 @@ class Engine:
             task.data[mi.output_item.bpmn_id] = submission
         else:
             task.data[row.element] = submission
-        row.state = "completed"
-        row.completed_at = uow.now
-        row.completed_by = actor
-        row.on_behalf_of = on_behalf_of
-        instance.data = _with_submission(instance.data, row.element, row.subject, submission)
-        audit.record(
-            uow.session,
-            instance.id,
-            "task_completed",
-            uow.now,
-            actor=actor,
-            element=row.element,
-            task_id=task_id,
-            data={"data": submission, "subject": row.subject, "on_behalf_of": on_behalf_of},
-        )
-        self._step(uow, instance, workflow, task.run, ran=task)
+        # One flush at commit for the whole step (no statement in it needs to see the
+        # step's own changes): one UPDATE of the instance instead of one per autoflush.
+        with uow.session.no_autoflush:
+            row.state = "completed"
+            row.completed_at = uow.now
+            row.completed_by = actor
+            row.on_behalf_of = on_behalf_of
+            instance.data = _with_submission(instance.data, row.element, row.subject, submission)
+            audit.record(
+                uow.session,
+                instance.id,
+                "task_completed",
+                uow.now,
+                actor=actor,
+                element=row.element,
+                task_id=task_id,
+                data={"data": submission, "subject": row.subject, "on_behalf_of": on_behalf_of},
+            )
+            self._step(uow, instance, workflow, task.run, ran=task)
         return row
 
     def task_properties(self, uow, instance: Instance, task_id: str) -> dict:
@@ -320,9 +323,16 @@ class Engine:
 
     # -- one step -------------------------------------------------------------------------
 
-    def _step(self, uow, instance, workflow, action, ran=None) -> int:
+    def _step(self, uow, instance, workflow, action, ran=None, before=None) -> int:
         """Run `action` and the engine steps after it, then project the result into rows.
-        Returns the number of timers that fired."""
+        Returns the number of timers that fired. `before`: what the rows showed before the
+        step (taken from the workflow when not given)."""
+        with uow.session.no_autoflush:  # one flush, at commit
+            return self._run_step(uow, instance, workflow, action, ran, before)
+
+    def _run_step(self, uow, instance, workflow, action, ran, before) -> int:
+        if before is None:
+            before = projection.Projected(workflow)
         uow.workflows[instance.id] = workflow
         uow.instances[instance.id] = instance
         context = StepContext(uow.session, uow.now, self.calendar)
@@ -358,7 +368,7 @@ class Engine:
             instance.file_number = number
             instance.data = {**instance.data, "file_number": number}
 
-        uow.new_timer_dues.extend(projection.sync_timers(session, instance, workflow))
+        uow.new_timer_dues.extend(projection.sync_timers(session, instance, workflow, before))
         stage = "done" if workflow.is_completed() else projection.current_stage(workflow)
 
         def created(row):
@@ -372,7 +382,7 @@ class Engine:
                 data={"role": row.role, "subject": row.subject, "due_at": _iso(row.due_at)},
             )
 
-        projection.sync_tasks(session, instance, workflow, now, stage, created)
+        projection.sync_tasks(session, instance, workflow, now, stage, created, before)
         instance.stage = stage
         if workflow.is_completed() and instance.status == "running":
             instance.status = ended_status or "archived"
@@ -380,7 +390,7 @@ class Engine:
             audit.record(
                 session, instance.id, "instance_ended", now, data={"status": instance.status}
             )
-        instance.state = state_to_json(workflow)
+        instance.state = state_to_json_incremental(workflow)
         return fired
 
     def _timer_fired(self, session, instance, task, now) -> int:
@@ -410,6 +420,8 @@ class Engine:
                 )
             )
             for human in overdue:
+                if human.state != "open":  # completed in this very step, not flushed yet
+                    continue
                 human.escalated_at = now
                 audit.record(
                     session,
