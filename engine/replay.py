@@ -475,11 +475,9 @@ class _Replayer:
         for number in context.file_numbers:
             self.file_number = number
             self.data = {**self.data, "file_number": number}
-        # The engine records a timer's firing only when it had a waiting row, i.e. was
-        # waiting when the step before ended (one due as it starts fires unrecorded).
-        self._fired = [
-            t for t in completed if projection.is_timer(t) and t.id in self.waiting_timers
-        ]
+        # The engine records every timer that fires: one that waited, and one due as soon
+        # as it was reached (marked "immediate").
+        self._fired = [t for t in completed if projection.is_timer(t)]
         ended = None
         for task in completed:
             status = projection.props(task).get("instanceStatus")
@@ -773,33 +771,26 @@ class _Replayer:
 # hundred tasks more, and a replay runs every step. The replay's workflows answer the
 # common question — the tasks in some not-finished states — from their task tables
 # instead, in the walk's order (depth first, a called process before the call activity's
-# own successors). Whatever else is asked, and any tree large enough for the walk's depth
-# limit to matter, goes to SpiffWorkflow's own walk.
+# own successors). Whatever else is asked goes to SpiffWorkflow's own walk (which
+# engine/spiff.py lets go as deep as the tree does).
 
-_WALK_DEPTH_LIMIT = 1000  # TaskIterator's max_depth
 # Tests set this to hold every answer against SpiffWorkflow's own.
 CHECK_FAST_TASKS = False
 
 
 class _TaskTable(dict):
     """A workflow's tasks by id that also keeps the ones not yet finished (a task never
-    goes back from finished) and counts the tasks of the whole tree."""
+    goes back from finished)."""
 
-    def __init__(self, tasks, count):
+    def __init__(self, tasks):
         super().__init__(tasks)
         self.live = {task_id: task for task_id, task in tasks.items()}
-        self.count = count
-        count[0] += len(tasks)
 
     def __setitem__(self, task_id, task):
-        if task_id not in self:
-            self.count[0] += 1
         super().__setitem__(task_id, task)
         self.live[task_id] = task
 
     def pop(self, task_id, *default):
-        if task_id in self:
-            self.count[0] -= 1
         self.live.pop(task_id, None)
         return super().pop(task_id, *default)
 
@@ -814,8 +805,8 @@ class _TaskTable(dict):
 
 
 class _FastTasks:
-    def _index_tasks(self, count) -> None:
-        self.tasks = _TaskTable(self.tasks, count)
+    def _index_tasks(self) -> None:
+        self.tasks = _TaskTable(self.tasks)
 
     def get_tasks(self, first_task=None, **kwargs):
         found = None
@@ -832,8 +823,6 @@ class _FastTasks:
         """SpiffWorkflow's walk over this workflow's WAITING tasks (on every completed
         task), updating each as it is reached: a task that stops waiting before it is
         reached is passed over, one that starts waiting further on is reached too."""
-        if _too_deep(self.top_workflow):
-            return super().update_waiting_tasks()
         if CHECK_FAST_TASKS:
             walked = list(TaskIterator(self.task_tree, state=TaskState.WAITING))
             if [t.id for t in walked] != [t.id for t in self._waiting_in_walk_order()]:
@@ -868,14 +857,13 @@ class _FastTasks:
 class _ReplaySubWorkflow(_FastTasks, BpmnSubWorkflow):
     def __init__(self, spec, parent_task_id, top_workflow, **kwargs):
         super().__init__(spec, parent_task_id, top_workflow, **kwargs)
-        self._index_tasks(top_workflow.task_count)
+        self._index_tasks()
 
 
 class _ReplayWorkflow(_FastTasks, BpmnWorkflow):
     def __init__(self, spec, subprocess_specs=None, script_engine=None, **kwargs):
         super().__init__(spec, subprocess_specs, script_engine, **kwargs)
-        self.task_count = [0]  # tasks in this workflow and every process it called
-        self._index_tasks(self.task_count)
+        self._index_tasks()
 
     def create_subprocess(self, my_task, spec_name):
         subprocess = _ReplaySubWorkflow(
@@ -892,8 +880,6 @@ def _tasks_in_states(workflow, state, manual):
         return None  # predicted and finished tasks hide where the walk does not descend
     top = workflow.top_workflow
     subprocesses = top.subprocesses
-    if _too_deep(top):
-        return None
     if workflow is top:
         workflows = [top, *subprocesses.values()]
     else:
@@ -918,12 +904,6 @@ def _tasks_in_states(workflow, state, manual):
         walk = _WalkPositions(workflow, subprocesses)
         found.sort(key=walk.position)
     return found
-
-
-def _too_deep(top) -> bool:
-    """Whether the walk's depth limit could cut it short: not while the whole tree has
-    fewer tasks than the limit."""
-    return top.task_count[0] >= _WALK_DEPTH_LIMIT
 
 
 def _under_prediction(task) -> bool:

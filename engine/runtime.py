@@ -65,12 +65,14 @@ class WorkflowCache:
 
 
 class Engine:
-    def __init__(self, db, clock, settings: Settings | None = None, form_exists=None):
+    def __init__(
+        self, db, clock, settings: Settings | None = None, form_exists=None, role_exists=None
+    ):
         self.db = db
         self.clock = clock
         self.settings = settings or Settings()
         self.script_engine = DingdanScriptEngine(clock, self.settings)
-        self.registry = ProcessRegistry(form_exists)
+        self.registry = ProcessRegistry(form_exists, role_exists)
         self.cache = WorkflowCache()
         self._specs: dict[int, tuple] = {}
         # Called with the earliest due time of timers a committed step created (a scheduler
@@ -80,8 +82,9 @@ class Engine:
         # so a sweep never sees half a clock move.
         self.sweep_lock = threading.RLock()
 
-    def unit_of_work(self, now=None) -> UnitOfWork:
-        return UnitOfWork(self, now)
+    def unit_of_work(self, now=None, read_only: bool = False) -> UnitOfWork:
+        """One transaction; `read_only` for reads, which take no write lock and commit nothing."""
+        return UnitOfWork(self, now, read_only)
 
     # -- definitions ----------------------------------------------------------------------
 
@@ -395,7 +398,25 @@ class Engine:
 
     def _timer_fired(self, session, instance, task, now) -> int:
         row = session.get(Timer, str(task.id))
-        if row is None or row.state != "waiting":
+        if row is None:
+            # Due as soon as it was reached (a date already past): it fired within the step
+            # that reached it and never waited, but the record still shows that it fired.
+            due = projection.timer_due(task)
+            audit.record(
+                session,
+                instance.id,
+                "timer_fired",
+                now,
+                element=task.task_spec.bpmn_id,
+                task_id=str(task.id),
+                data={
+                    "due_at": _iso(due),
+                    "lateness_seconds": (now - due).total_seconds() if due else 0.0,
+                    "immediate": True,
+                },
+            )
+            return 1
+        if row.state != "waiting":
             return 0
         row.state = "fired"
         row.fired_at = now

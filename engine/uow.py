@@ -34,7 +34,11 @@ class UnitOfWork:
 
     def __exit__(self, exc_type, exc, tb):
         try:
-            if exc_type is None and not self.read_only:
+            if exc_type is None and self.read_only:
+                # Closing ends the transaction; a rollback would also expire what was
+                # read, and the caller still uses it.
+                self.workflows.clear()
+            elif exc_type is None:
                 self.commit()
             else:
                 self.rollback()

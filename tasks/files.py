@@ -67,6 +67,8 @@ def _paths_of(value, wanted, prefix=""):
 
 
 def attach_files(session, file_ids, instance_id) -> None:
+    if not file_ids:
+        return  # most forms carry none: no query
     for row in session.scalars(select(StoredFile).where(StoredFile.id.in_(file_ids))):
         row.instance_id = instance_id
 

@@ -40,7 +40,7 @@ class Records:
     # -- instances ------------------------------------------------------------------------
 
     def instances(self, actor: Actor, status=None, process=None, q=None, limit=200):
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             query = select(Instance)
             if not sees_all(actor):
                 visible = [Instance.started_by == actor.username]
@@ -70,7 +70,7 @@ class Records:
             return list(uow.session.scalars(query))
 
     def instance(self, actor: Actor, instance_id: str) -> InstanceDetail:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             instance = self._visible(uow.session, actor, instance_id)
             tasks = uow.session.scalars(
                 select(HumanTask)
@@ -85,12 +85,12 @@ class Records:
             return InstanceDetail(instance, [TaskView.of(t, uow.now) for t in tasks], list(timers))
 
     def history(self, actor: Actor, instance_id: str) -> list[AuditEvent]:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             self._visible(uow.session, actor, instance_id)
             return audit.history(uow.session, instance_id)
 
     def notices(self, actor: Actor, instance_id: str) -> list[Notice]:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             self._visible(uow.session, actor, instance_id)
             return list(
                 uow.session.scalars(
@@ -99,7 +99,7 @@ class Records:
             )
 
     def documents(self, actor: Actor, instance_id: str) -> list[Document]:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             self._visible(uow.session, actor, instance_id)
             return list(
                 uow.session.scalars(
@@ -110,7 +110,7 @@ class Records:
             )
 
     def document(self, actor: Actor, instance_id: str, name: str) -> Document:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             self._visible(uow.session, actor, instance_id)
             document = uow.session.scalar(
                 select(Document).where(Document.instance_id == instance_id, Document.name == name)
@@ -122,7 +122,7 @@ class Records:
     def file(self, actor: Actor, file_id: str, *, content: bool = True) -> StoredFile:
         """A stored file the actor may see (NotFound otherwise); `content=False` leaves
         the bytes unread, for showing the name."""
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             query = select(StoredFile).where(StoredFile.id == file_id)
             if not content:
                 query = query.options(defer(StoredFile.content, raiseload=True))
@@ -145,11 +145,11 @@ class Records:
     # -- definitions ----------------------------------------------------------------------
 
     def processes(self) -> list[ProcessVersion]:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             return latest_versions(uow.session)
 
     def process_versions(self, key: str) -> list[ProcessVersion]:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             versions = list(
                 uow.session.scalars(
                     select(ProcessVersion)
@@ -162,7 +162,7 @@ class Records:
         return versions
 
     def process_version(self, key: str, version: int | None = None) -> ProcessVersion:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             if version is None:
                 row = latest_version(uow.session, key)
             else:
@@ -185,7 +185,7 @@ class Records:
         """What deploying `files` would refuse, without deploying: [] when nothing."""
         if not actor.has("process_owner"):
             raise Forbidden("only a process owner may check diagrams for deployment")
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             if with_callers:
                 files = _with_callers(uow.session, files)
             return self.engine.registry.check(uow.session, files)
@@ -202,7 +202,7 @@ class Records:
 
     def instance_counts(self, key: str) -> dict[int, dict[str, int]]:
         """{version: {status: how many instances}} of one process."""
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             rows = uow.session.execute(
                 select(Instance.version, Instance.status, func.count())
                 .where(Instance.process_key == key)

@@ -40,11 +40,11 @@ class TaskService:
     # -- reading --------------------------------------------------------------------------
 
     def inbox(self, actor: Actor, scope="mine", **filters) -> list[TaskView]:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             return inbox_query(uow.session, actor, uow.now, scope, **filters)
 
     def task(self, actor: Actor, task_id: str) -> TaskDetail:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             row = uow.session.get(HumanTask, task_id)
             instance = uow.session.get(Instance, row.instance_id) if row else None
             if row is None or not self._may_see_task(uow.session, actor, row, instance):
@@ -63,7 +63,7 @@ class TaskService:
             )
 
     def instance(self, actor: Actor, instance_id: str) -> Instance:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             instance = uow.session.get(Instance, instance_id)
             if instance is None or not self.may_see(uow.session, actor, instance):
                 raise NotFound(f"instance '{instance_id}' does not exist")
@@ -191,15 +191,15 @@ class TaskService:
 
     def check_password(self, username: str, password: str) -> Actor | None:
         """The actor for good credentials (a browser session), else None."""
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             return users.authenticate(uow.session, username, password)
 
     def actor_for_token(self, token: str) -> Actor | None:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             return tokens.actor_for_token(uow.session, token, uow.now)
 
     def actor(self, username: str) -> Actor:
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             return users.actor(uow.session, username)
 
     # -- helpers --------------------------------------------------------------------------

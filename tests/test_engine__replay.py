@@ -327,3 +327,21 @@ def test_deadlines_replay_on_the_calendar_as_it_stood_then(driver):
     assert result.divergences == []
     admin.remove_day(root, date(2026, 10, 8))  # the calendar changes again: still agrees
     assert replay(driver.system.engine, driver.instance_id).divergences == []
+
+
+def test_a_timer_already_due_when_reached_is_recorded_and_replays(driver):
+    """An activity day typed in the past: the timer fires in the very step that reached
+    it. The record still shows it firing, and the replay agrees."""
+    driver.run_until("issue_official_letter")
+    letter = {
+        "activity_date": "2026-09-01T09:00:00+08:00",  # before the clock: due at once
+        "venue": "石家庄市长安区科技大厦三楼会议室",
+        "programme": "09:00 开场",
+    }
+    driver.complete("issue_official_letter", letter)
+    assert "record_activity" in driver.open_elements()
+    [fired] = [e for e in driver.events("timer_fired") if e.element == "activity_day"]
+    assert fired.data["immediate"] is True
+    assert fired.data["due_at"].startswith("2026-09-01T01:00:00")
+    assert fired.data["lateness_seconds"] > 0
+    assert replay(driver.system.engine, driver.instance_id).divergences == []

@@ -73,8 +73,8 @@ def build(database_url=None, clock=None, settings=None, processes_dir=None) -> S
         clock,
         settings or settings_from_env(),
         form_exists=lambda filename: _has_form(forms, filename),
+        role_exists=ROLES.__contains__,  # a lane names a role key
     )
-    engine.registry.role_exists = ROLES.__contains__  # a lane names a role key
     documents = DocumentRenderer(processes_dir / "templates")
     tasks = TaskService(engine, forms, documents)
     records = Records(engine, forms, tasks.may_see)

@@ -99,10 +99,12 @@ def run_worker(system, heartbeat_file=None, metrics_port=None, exit_with_parent=
 
         start_http_server(metrics_port)
         log.info("timer worker metrics on http://0.0.0.0:%d/metrics", metrics_port)
+    stop = threading.Event()
+    # Before the first sweep, which may be long (everything that fell due while down): a
+    # SIGTERM during it still ends the worker cleanly once that sweep is over.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler = TimerScheduler(system, heartbeat_file=heartbeat_file)
     scheduler.start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info("Dingdan timer worker running")
     try:
         while not stop.wait(1):
