@@ -90,9 +90,11 @@ class HumanTask(Base):
     """An open or finished user task: the inbox reads this table, never the engine state."""
 
     __tablename__ = "tasks"
+    # The inbox reads one range per role (unclaimed tasks) and one per assignee (held
+    # tasks), each in its page order: due_at, created_at, id (tasks/inbox.py).
     __table_args__ = (
-        Index("ix_tasks_state_role", "state", "role"),
-        Index("ix_tasks_state_assignee", "state", "assignee"),
+        Index("ix_tasks_inbox_role", "state", "role", "due_at", "created_at", "id"),
+        Index("ix_tasks_inbox_assignee", "state", "assignee", "due_at", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

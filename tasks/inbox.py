@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import bindparam, literal_column, or_, select, union_all
 
 from engine.models import HumanTask, Instance
 
@@ -55,38 +56,155 @@ def is_overdue(row: HumanTask, now: datetime) -> bool:
     return row.escalated_at is not None or (row.due_at is not None and row.due_at < now)
 
 
+# What a TaskView needs: plain rows, never ORM objects.
+_COLUMNS = (
+    HumanTask.id,
+    HumanTask.instance_id,
+    HumanTask.process_key,
+    HumanTask.element,
+    HumanTask.name,
+    HumanTask.name_en,
+    HumanTask.role,
+    HumanTask.assignee,
+    HumanTask.subject,
+    HumanTask.stage,
+    HumanTask.form_key,
+    HumanTask.state,
+    HumanTask.due_at,
+    HumanTask.escalated_at,
+    HumanTask.created_at,
+)
+
+PAGE = 500
+
+
 def inbox_query(
     session, actor: Actor, now, scope: str = "mine", process=None, stage=None, overdue=None
 ):
     """`mine`: open tasks assigned to the actor. `group`: open unclaimed tasks of the
-    actor's roles (enterprise and expert tasks reach center staff too). `all`: both."""
-    query = select(HumanTask).where(HumanTask.state == "open")
-    mine = HumanTask.assignee == actor.username
-    group = and_(HumanTask.assignee.is_(None), _role_filter(actor))
-    query = query.where({"mine": mine, "group": group}.get(scope, or_(mine, group)))
-    if process:
-        query = query.where(HumanTask.process_key == process)
-    if stage:
-        query = query.where(HumanTask.stage == stage)
-    if overdue is not None:
-        late = or_(HumanTask.escalated_at.is_not(None), HumanTask.due_at < now)
-        query = query.where(late if overdue else ~late)
-    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
-    return [TaskView.of(row, now) for row in session.scalars(query.limit(500))]
-
-
-def _role_filter(actor: Actor):
-    roles = task_roles_for(actor)
-    plain = [r for r in roles if r != "applicant" and not (actor.subject_name and r in PROXY_ROLES)]
-    allowed = [HumanTask.role.in_(plain)]
-    if "applicant" in roles:
-        # An applicant's tasks go to the applicant who applied, not to every applicant.
-        own_instances = select(Instance.id).where(Instance.started_by == actor.username)
-        allowed.append(
-            and_(HumanTask.role == "applicant", HumanTask.instance_id.in_(own_instances))
+    actor's roles (enterprise and expert tasks reach center staff too). `all`: both.
+    Tasks with a due date first (earliest first), then those without; then by creation."""
+    query = _statement(
+        session.get_bind().dialect.name,
+        scope if scope in ("mine", "group") else "all",
+        frozenset(task_roles_for(actor)),
+        bool(actor.subject_name),
+        bool(process),
+        bool(stage),
+        None if overdue is None else bool(overdue),
+    )
+    if query is None:
+        return []
+    values = {
+        "username": actor.username,
+        "subject": actor.subject_name,
+        "process": process,
+        "stage": stage,
+        "now": now,
+    }
+    # Rows unpacked in _COLUMNS' order: reading a row's fields by name costs more than the
+    # query itself at a page of 500.
+    return [
+        TaskView(
+            id_,
+            instance_id,
+            process_key,
+            element,
+            name,
+            name_en,
+            role,
+            assignee,
+            subject,
+            stage_,
+            form_key,
+            state,
+            due_at,
+            escalated_at is not None or (due_at is not None and due_at < now),
+            created_at,
         )
-    if actor.subject_name:
-        # An enterprise or expert user: only tasks for its own name in those lanes.
-        own = [r for r in roles if r in PROXY_ROLES]
-        allowed.append(and_(HumanTask.role.in_(own), HumanTask.subject == actor.subject_name))
-    return or_(*allowed)
+        for (
+            id_,
+            instance_id,
+            process_key,
+            element,
+            name,
+            name_en,
+            role,
+            assignee,
+            subject,
+            stage_,
+            form_key,
+            state,
+            due_at,
+            escalated_at,
+            created_at,
+        ) in session.execute(query, values).all()
+    ]
+
+
+@lru_cache(maxsize=256)
+def _statement(dialect, scope, roles, has_subject, process, stage, overdue):
+    """The inbox statement for one shape of request; the values are bound parameters.
+
+    One index range per part: the actor's own tasks (ix_tasks_inbox_assignee) and the
+    unclaimed tasks of each role (ix_tasks_inbox_role), each split into dated and undated
+    tasks, so that each part comes out of its index already in (due_at, created_at, id)
+    order and the database merges the parts (no sort of every matching row), reading no
+    further than the page. The parts are disjoint (one assignee or none, one role a task)."""
+    parts = []
+    if scope != "group":
+        parts.append([HumanTask.assignee == bindparam("username")])
+    if scope != "mine":
+        parts.extend(
+            [HumanTask.assignee.is_(None), *where] for where in _role_parts(roles, has_subject)
+        )
+    filters = []
+    if process:
+        filters.append(HumanTask.process_key == bindparam("process"))
+    if stage:
+        filters.append(HumanTask.stage == bindparam("stage"))
+    if overdue is not None:
+        late = or_(HumanTask.escalated_at.is_not(None), HumanTask.due_at < bindparam("now"))
+        filters.append(late if overdue else ~late)
+    arms = [
+        select(*_COLUMNS).where(
+            HumanTask.state == "open",
+            *where,
+            HumanTask.due_at.is_(None) if undated else HumanTask.due_at.is_not(None),
+            *filters,
+        )
+        for where in parts
+        for undated in (False, True)
+    ]
+    if not arms:
+        return None
+    if dialect != "sqlite":
+        # PostgreSQL merges the parts' index scans (Merge Append) only when each part is
+        # ordered and limited itself; SQLite merges plain parts, and takes no ORDER BY or
+        # LIMIT in a part of a compound select.
+        order = (HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+        arms = [arm.order_by(*order).limit(PAGE) for arm in arms]
+    # `due_at IS NULL, due_at` in a form both databases read off an index: NULLS LAST.
+    return (
+        union_all(*arms)
+        .order_by(
+            literal_column("due_at").asc().nulls_last(),
+            literal_column("created_at"),
+            literal_column("id"),
+        )
+        .limit(PAGE)
+    )
+
+
+def _role_parts(roles, has_subject: bool):
+    """The conditions, one role each, that pick the unclaimed tasks of the actor's roles."""
+    for role in sorted(roles):
+        if role == "applicant":
+            # An applicant's tasks go to the applicant who applied, not to every applicant.
+            own_instances = select(Instance.id).where(Instance.started_by == bindparam("username"))
+            yield [HumanTask.role == role, HumanTask.instance_id.in_(own_instances)]
+        elif has_subject and role in PROXY_ROLES:
+            # An enterprise or expert user: only tasks for its own name in those lanes.
+            yield [HumanTask.role == role, HumanTask.subject == bindparam("subject")]
+        else:
+            yield [HumanTask.role == role]
