@@ -28,8 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # the test database and its schemas
 
 import procedure  # noqa: E402
+from postgres import postgres_schema  # noqa: E402
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from engine.clock import SettableClock  # noqa: E402
@@ -63,18 +65,8 @@ def sqlite_url():
         yield f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.sqlite3"
 
 
-@contextmanager
 def postgres_url():
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    return postgres_schema("bench", PG_URL)
 
 
 def postgres_version() -> str | None:

@@ -1,22 +1,17 @@
 """Shared fixtures: a fresh system on a fresh database — SQLite, and the local PostgreSQL."""
 
-import os
-import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from engine.clock import SettableClock
 from webui.composition import build
 
 from .driver import Driver
+from .postgres import postgres_schema
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PG_URL = os.environ.get(
-    "DINGDAN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 # Wednesday before the National Day holidays, mid-morning in Beijing.
 START = datetime(2026, 9, 30, 10, 0, tzinfo=SHANGHAI)
 
@@ -26,16 +21,8 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'dingdan.sqlite3'}"
         return
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with postgres_schema("test") as url:
+        yield url
 
 
 @pytest.fixture

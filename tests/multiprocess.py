@@ -7,36 +7,18 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from engine import audit
 from engine.models import AuditEvent, HumanTask, Instance, Timer
 from engine.projection import is_timer
 from engine.spiff import state_to_json
 
-from .conftest import PG_URL
 from .server import free_port
-
-
-@contextmanager
-def postgres_schema():
-    """A fresh schema of the test database, as a URL every process can use."""
-    schema = f"mp_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 class Process:

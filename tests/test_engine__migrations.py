@@ -14,7 +14,7 @@ from engine.db import Database, alembic_config, script_directory
 from webui.cli import main
 from webui.composition import build
 
-from .multiprocess import postgres_schema
+from .postgres import postgres_schema
 
 
 def head() -> str:

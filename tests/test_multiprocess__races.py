@@ -20,7 +20,8 @@ from engine.models import AuditEvent, HumanTask
 from webui.composition import build
 
 from .driver import APPLICATION
-from .multiprocess import WebServer, assert_consistent, metric_value, postgres_schema
+from .multiprocess import WebServer, assert_consistent, metric_value
+from .postgres import postgres_schema
 
 pytestmark = pytest.mark.multiprocess
 

@@ -13,7 +13,8 @@ from engine.db import Database
 from engine.models import AuditEvent, Instance, Timer
 from webui.composition import build
 
-from .multiprocess import Process, assert_consistent, count_events, postgres_schema
+from .multiprocess import Process, assert_consistent, count_events
+from .postgres import postgres_schema
 
 pytestmark = pytest.mark.multiprocess
 

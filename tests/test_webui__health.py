@@ -15,7 +15,8 @@ from webui.scheduler import STALE_AFTER, TimerScheduler
 
 from .conftest import START
 from .driver import SHANGHAI, Driver
-from .multiprocess import metric_value, postgres_schema
+from .multiprocess import metric_value
+from .postgres import postgres_schema
 
 OVERDUE = datetime(2026, 10, 9, 9, 0, tzinfo=SHANGHAI)  # the review was due 10-08 17:30
 LATENESS = 15.5 * 3600
