@@ -93,7 +93,7 @@ def measure_procedure(quick: bool) -> Row:
     ratio = persisted / bare
     return Row(
         "full procedure, engine on SQLite ÷ bare SpiffWorkflow",
-        f"{ratio:.2f} ({persisted:.1f} ÷ {bare:.1f} runs/s)",
+        f"{ratio:.2f} ({persisted:.1f} ÷ {bare:.1f} runs per CPU second)",
         "≥ 0.5",
         ratio >= 0.5,
     )
@@ -127,66 +127,59 @@ LOOP_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _complete_open(engine, instance_id, element, data):
-    started = time.perf_counter()
-    with engine.unit_of_work() as uow:
-        instance = engine.lock(uow, instance_id)
-        task_id = uow.session.scalar(
-            select(HumanTask.id)
-            .where(
-                HumanTask.instance_id == instance_id,
-                HumanTask.element == element,
-                HumanTask.state == "open",
-            )
-            .limit(1)
-        )
-        if task_id is None:
-            return None
-        engine.complete(uow, instance, task_id, data, "bench")
-    return time.perf_counter() - started
+    """The CPU time of one completion: what the step costs this process, whatever else
+    the machine runs meanwhile (the database is in-process SQLite); None when no task of
+    `element` is open."""
+    started = time.process_time()
+    if not procedure.complete_open(engine, instance_id, element, data):
+        return None
+    return time.process_time() - started
 
 
 def measure_loop(quick: bool) -> Row:
-    late, early, window = (60, 10, 5) if quick else (500, 10, 10)
+    """Step `late` of one instance against step `early` of others, taken in turns so that
+    both see the same load on the machine (a busy moment would otherwise skew one side)."""
+    late, early, samples = (60, 10, 10) if quick else (500, 10, 40)
+    name = f"step {late} ÷ step {early} of one loop instance"
     with sqlite_url() as url:
         system = build(url, clock=SettableClock(procedure.NOW))
         system.db.create_all()
         engine = system.engine
         with engine.unit_of_work() as uow:
             engine.deploy(uow, {"bench_loop.bpmn": LOOP_BPMN}, "bench")
-            warm_up = engine.start(uow, "bench_loop", {}, "bench").id
-            instance_id = engine.start(uow, "bench_loop", {}, "bench").id
-        for _ in range(2 * window + early):  # statement caches and the like filled first
-            _complete_open(engine, warm_up, "loop_work", {"again": True})
-        costs = []
-        for _ in range(late + window):
-            cost = _complete_open(engine, instance_id, "loop_work", {"again": True})
-            if cost is None:
-                break
-            costs.append(cost)
+            old = engine.start(uow, "bench_loop", {}, "bench").id
+            young = [engine.start(uow, "bench_loop", {}, "bench").id for _ in range(samples)]
+
+        def step(instance_id):
+            return _complete_open(engine, instance_id, "loop_work", {"again": True})
+
+        for done in range(late - 1):
+            if step(old) is None:
+                system.db.dispose()
+                return Row(
+                    name,
+                    f"stalled: step {done + 1} never became ready",
+                    "≤ 1.2",
+                    False,
+                    "SpiffWorkflow walks the task tree at most 1,000 deep",
+                )
+        for instance_id in young:
+            for _ in range(early - 1):
+                step(instance_id)
+        late_costs, early_costs = [], []
+        for instance_id in young:
+            late_costs.append(step(old))
+            early_costs.append(step(instance_id))
         system.db.dispose()
-
-    def around(step):  # the median cost of the steps around `step` (1-based)
-        return statistics.median(costs[max(0, step - 1 - window) : step - 1 + window])
-
-    if len(costs) < late + window:
-        reached = len(costs) - window
-        ratio = around(reached) / around(early)
-        return Row(
-            f"step {late} ÷ step {early} of one loop instance",
-            f"stalled: step {len(costs) + 1} never became ready; step {reached} ÷ step {early} "
-            f"= {ratio:.2f}",
-            "≤ 1.2",
-            False,
-            "SpiffWorkflow walks the task tree at most 1,000 deep",
-        )
-
-    ratio = around(late) / around(early)
-    bare = bare_loop_costs(late + window)
-    bare_late = statistics.median(bare[late - 1 - window : late - 1 + window])
-    bare_early = statistics.median(bare[max(0, early - 1 - window) : early - 1 + window])
+    late_cost, early_cost = statistics.median(late_costs), statistics.median(early_costs)
+    ratio = late_cost / early_cost
+    bare = bare_loop_costs(late + samples)
+    bare_late = statistics.median(bare[late - 1 :])
+    bare_early = statistics.median(bare[max(0, early - 6) : early + 5])
     return Row(
-        f"step {late} ÷ step {early} of one loop instance",
-        f"{ratio:.2f} ({around(late) * 1000:.2f} ÷ {around(early) * 1000:.2f} ms)",
+        name,
+        f"{ratio:.2f} ({late_cost * 1000:.2f} ÷ {early_cost * 1000:.2f} ms CPU, "
+        f"medians of {samples} in turns)",
         "≤ 1.2",
         ratio <= 1.2,
         f"bare SpiffWorkflow alone: {bare_late / bare_early:.1f} "
@@ -207,12 +200,12 @@ def bare_loop_costs(steps: int) -> list[float]:
     workflow.do_engine_steps()
     costs = []
     for _ in range(steps):
-        started = time.perf_counter()
+        started = time.process_time()
         task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
         task.data["loop_work"] = {"again": True}
         task.run()
         workflow.do_engine_steps()
-        costs.append(time.perf_counter() - started)
+        costs.append(time.process_time() - started)
     return costs
 
 
@@ -347,6 +340,9 @@ def running(args, env=None, ready_url=None, timeout=60):
 
 
 def measure_http(quick: bool, label: str, url: str) -> Row:
+    import http.client
+    import json
+
     import requests
 
     sys.path.insert(0, str(ROOT / "tests"))
@@ -377,25 +373,31 @@ def measure_http(quick: bool, label: str, url: str) -> Row:
         token = requests.post(
             f"{base}/api/v1/auth/token", json={"username": "center_staff", "password": "demo"}
         ).json()["token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        body = json.dumps({"data": {"decision": "accept"}})
         queue = list(task_ids)
         lock = threading.Lock()
 
         def client():
-            session = requests.Session()
+            # http.client on one kept-alive connection: the load generator shares the
+            # machine's cores with the server, and requests costs it several times more.
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             while True:
                 with lock:
                     if not queue:
                         return
                     task_id = queue.pop()
-                response = session.post(
-                    f"{base}/api/v1/tasks/{task_id}/complete",
-                    json={"data": {"decision": "accept"}},
-                    headers=headers,
-                    timeout=60,
-                )
-                if response.status_code != 200:
-                    errors.append(f"{response.status_code} {response.text[:200]}")
+                path = f"/api/v1/tasks/{task_id}/complete"
+                try:
+                    connection.request("POST", path, body, headers)
+                    response = connection.getresponse()
+                except (http.client.RemoteDisconnected, ConnectionResetError):
+                    connection.close()  # the server ended an idle kept-alive connection
+                    connection.request("POST", path, body, headers)
+                    response = connection.getresponse()
+                text = response.read().decode("utf-8", "replace")
+                if response.status != 200:
+                    errors.append(f"{response.status} {text[:200]}")
 
         threads = [threading.Thread(target=client) for _ in range(clients)]
         started = time.perf_counter()
@@ -497,12 +499,51 @@ def measure_timers(quick: bool, url: str) -> Row:
         )
     # Lateness as observed: the poll (every 0.1 s) that first saw 95 % fired.
     p95 = next(after for after, n in seen if n >= 0.95 * count)
+    read, step = bare_timer_costs(system.engine.script_engine)
+    cpus = os.cpu_count() or 1
     return Row(
         f"{count:,} timers falling due together, 2 workers, PostgreSQL",
         f"all fired; p95 lateness {max(p95, 0):.1f} s, last {seen[-1][0]:.1f} s",
         "all fired, p95 lateness ≤ 1 s",
         p95 <= 1.0,
+        f"floor: bare SpiffWorkflow reads an instance in {read * 1000:.2f} ms, fires and "
+        f"writes it in {step * 1000:.2f} ms; with the reads done ahead, 95 % of {count:,} "
+        f"on {cpus} cores take ≥ {0.95 * count * step / cpus:.1f} s before any database work",
     )
+
+
+def bare_timer_costs(script_engine, count: int = 300) -> tuple[float, float]:
+    """Per instance of the timer process, in memory without the database: reading its
+    stored state, and firing its timer and writing the state (CPU seconds, medians)."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine.spiff import new_parser, state_from_json, state_to_json
+
+    parser = new_parser()
+    parser.add_bpmn_str(TIMER_BPMN.encode())
+    spec, subprocess_specs = parser.get_spec("bench_timer"), {}
+    due = datetime.now(UTC) + timedelta(seconds=0.5)
+    states = []
+    for _ in range(count):
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data["start"] = {"due": due.isoformat()}
+        workflow.do_engine_steps()
+        states.append(state_to_json(workflow))
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.05)
+    reads, steps = [], []
+    for state in states:
+        started = time.process_time()
+        workflow = state_from_json(state, spec, subprocess_specs, script_engine)
+        read = time.process_time()
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+        state_to_json(workflow)
+        reads.append(read - started)
+        steps.append(time.process_time() - read)
+        assert workflow.is_completed(), "the timer did not fire"
+    return statistics.median(reads), statistics.median(steps)
 
 
 # -- the table ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import hashlib
 import json
 from datetime import UTC
 
-from sqlalchemy import DDL, event, func, select, text
+from sqlalchemy import DDL, event, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import AuditEvent, AuditHead
@@ -36,7 +36,7 @@ def record(session, instance_id, type_, at, *, actor=None, element=None, task_id
         prev_hash=prev_hash,
     )
     event_row.hash = event_hash(event_row)
-    session.info["audit_tail"][chain] = (seq, event_row.hash)
+    session.info[_TAILS][chain] = (seq, event_row.hash)
     session.add(event_row)
     return event_row
 
@@ -65,9 +65,14 @@ def event_hash(row: AuditEvent) -> str:
     return hashlib.sha256((row.prev_hash + canonical(row)).encode("utf-8")).hexdigest()
 
 
+# session.info key: each chain's last link (seq, hash) in this transaction; `record` counts
+# on from it and `write_heads` stores it at commit.
+_TAILS = "audit_tail"
+
+
 def _next_link(session, chain: str) -> tuple[int, str]:
     # Read the chain's tail once per transaction, then count on from it.
-    tails = session.info.setdefault("audit_tail", {})
+    tails = session.info.setdefault(_TAILS, {})
     if chain not in tails:
         if chain == SYSTEM_CHAIN and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(4242)"))  # one writer at a time
@@ -82,18 +87,45 @@ def _next_link(session, chain: str) -> tuple[int, str]:
     return seq + 1, prev_hash
 
 
+def read_tails(session, chains: list[str]) -> None:
+    """The last links of these instance chains in one query, for a batch of steps that
+    would otherwise read them one query each."""
+    if not chains:
+        return
+    last = (
+        select(AuditEvent.chain, func.max(AuditEvent.seq))
+        .where(AuditEvent.chain.in_(chains))
+        .group_by(AuditEvent.chain)
+    )
+    rows = session.execute(
+        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).where(
+            tuple_(AuditEvent.chain, AuditEvent.seq).in_(last)
+        )
+    )
+    found = {chain: (seq, hash_) for chain, seq, hash_ in rows}
+    tails = session.info.setdefault(_TAILS, {})
+    for chain in chains:  # a chain this transaction already wrote to knows better
+        tails.setdefault(chain, found.get(chain, (0, GENESIS)))
+
+
 def write_heads(session) -> None:
-    """Record each chain's new tail; called by the unit of work just before it commits."""
+    """Record each chain's new tail, all in one statement; called by the unit of work just
+    before it commits."""
+    tails = session.info.pop(_TAILS, {})
+    if not tails:
+        return
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
         session.get_bind().dialect.name
     ]
-    for chain, (seq, hash_) in session.info.pop("audit_tail", {}).items():
-        statement = insert(AuditHead).values(chain=chain, seq=seq, hash=hash_)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["chain"], set_={"seq": seq, "hash": hash_}
-            )
+    statement = insert(AuditHead).values(
+        [{"chain": chain, "seq": seq, "hash": hash_} for chain, (seq, hash_) in tails.items()]
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["chain"],
+            set_={"seq": statement.excluded.seq, "hash": statement.excluded.hash},
         )
+    )
 
 
 def history(session, instance_id) -> list[AuditEvent]:

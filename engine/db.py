@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Base
+from .write_queue import WriteQueue
 
 DEFAULT_SQLITE_PATH = Path("instance") / "dingdan.sqlite3"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -38,8 +39,12 @@ class Database:
         engine_options.setdefault("json_serializer", _json_dumps)
         self.engine: Engine = create_engine(self.url, **engine_options)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.write_queue: WriteQueue | None = None  # SQLite files only
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            path = self.engine.url.database
+            if path and path != ":memory:" and not path.startswith("file:"):
+                self.write_queue = WriteQueue(f"{path}-writers.lock")
+            _configure_sqlite(self.engine, self.write_queue)
         elif self.engine.dialect.name == "postgresql":
             if idle_in_transaction_timeout is None:
                 idle_in_transaction_timeout = IDLE_IN_TRANSACTION_TIMEOUT
@@ -129,10 +134,11 @@ def _json_dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, queue: WriteQueue | None) -> None:
     """WAL for concurrent readers; every transaction but a read-only one takes the write lock
     at BEGIN, so two steps on one instance serialise instead of failing half-way with
-    'database is locked'."""
+    'database is locked' — queueing first (engine/write_queue.py) where the database is a
+    file."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -147,7 +153,15 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         read_only = connection.get_execution_options().get("dingdan_read_only")
+        if queue is not None and not read_only:
+            queue.take(connection.connection.record_info)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    if queue is not None:
+
+        @event.listens_for(engine.pool, "checkin")
+        def _on_checkin(_dbapi_connection, record):
+            queue.release(record.record_info)
 
 
 def _configure_postgresql(engine: Engine, idle_in_transaction_timeout: float) -> None:

@@ -80,10 +80,77 @@ class Instance(Base):
     # Why the instance is `failed`: element, error, when, and the step to retry.
     incident: Mapped[dict | None] = mapped_column(default=None)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
-    state: Mapped[str] = mapped_column(Text)
+    # The engine's workflow (engine/spiff.py); loaded only when a step needs it and the
+    # engine has no copy of this lock_version cached: it grows with the history.
+    state: Mapped[str] = mapped_column(Text, deferred=True)
     lock_version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+
+class StateSegment(Base):
+    """A frozen run of finished tasks of one instance's workflow state: written once, read
+    back in front of its task table (engine/state_store.py). The instance's state lists
+    the segments it uses, in order; a segment it no longer lists is never read."""
+
+    __tablename__ = "state_segments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class ReportFacts(Base):
+    """What the reports need of one order_service instance (tasks/report_facts.py), kept in
+    the transaction of each step that changes the instance: the page aggregates these rows,
+    not every instance's data and tasks. `revision` counts the row's writes, so a report
+    knows when a row it counted has changed."""
+
+    __tablename__ = "report_facts"
+    # The page reads one period, in the order the applications were submitted.
+    __table_args__ = (Index("ix_report_facts_period", "started_at", "instance_id"),)
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), primary_key=True)
+    version: Mapped[int]
+    started_at: Mapped[datetime]
+    revision: Mapped[int] = mapped_column(default=1)
+    month: Mapped[str] = mapped_column(String(7))  # submitted, Asia/Shanghai: YYYY-MM
+    region: Mapped[str] = mapped_column(String(200))  # the city
+    unit: Mapped[str] = mapped_column(String(500))
+    file_number: Mapped[str | None] = mapped_column(String(50))
+    decision: Mapped[str | None] = mapped_column(String(50))
+    topics: Mapped[list]  # distinct, as the application lists them
+    experts: Mapped[list]  # distinct names
+    evaluations: Mapped[int]
+    content_sum: Mapped[float]
+    expert_sum: Mapped[float]
+    organisation_sum: Mapped[float]
+    content_count: Mapped[int]
+    expert_count: Mapped[int]
+    organisation_count: Mapped[int]
+    visit_methods: Mapped[list]  # one per follow-up visit
+    needing_methods: Mapped[list]  # one per visit that asks for an extended service
+    needing: Mapped[int]
+    agreed: Mapped[bool] = mapped_column(Boolean)
+    contract_price: Mapped[float]
+    # The cost approval's amounts per category and total; no total, no budget.
+    budget_expert_fee: Mapped[float | None]
+    budget_travel: Mapped[float | None]
+    budget_venue: Mapped[float | None]
+    budget_materials: Mapped[float | None]
+    budget_other: Mapped[float | None]
+    budget_total: Mapped[float | None]
+    review_state: Mapped[str | None] = mapped_column(String(20))
+    review_created_at: Mapped[datetime | None]
+    review_due_at: Mapped[datetime | None]
+    review_completed_at: Mapped[datetime | None]
+    # Seconds from a stage's first task opening to its last one completed.
+    application_seconds: Mapped[float | None]
+    survey_seconds: Mapped[float | None]
+    preparation_seconds: Mapped[float | None]
+    implementation_seconds: Mapped[float | None]
+    follow_up_seconds: Mapped[float | None]
+    archiving_seconds: Mapped[float | None]
 
 
 class HumanTask(Base):

@@ -65,10 +65,19 @@ def _attached_activity(boundary_task) -> str | None:
     return None
 
 
-def _all_tasks(workflow):
-    yield from workflow.tasks.values()
+def _unfinished(wf):
+    """A workflow's tasks that are not finished, in the order of its task table (the
+    engine's tables keep them apart, engine/fast_tasks.py: a step costs what is open,
+    not what is history)."""
+    table = wf.tasks
+    return table.unfinished() if hasattr(table, "unfinished") else table.values()
+
+
+def _all_unfinished(workflow):
+    """Every unfinished task, the called processes' too."""
+    yield from _unfinished(workflow)
     for sub in workflow.subprocesses.values():
-        yield from sub.tasks.values()
+        yield from _unfinished(sub)
 
 
 def _reached(task) -> bool:
@@ -84,7 +93,7 @@ def ready_user_tasks(workflow) -> dict:
     to callers (see `sync_tasks`)."""
     return {
         str(t.id): t
-        for t in _all_tasks(workflow)
+        for t in _all_unfinished(workflow)
         if t._state == TaskState.READY and t.task_spec.manual and _reached(t)
     }
 
@@ -93,7 +102,7 @@ def waiting_timers(workflow) -> dict:
     """The waiting timer events by id (`get_tasks(state=WAITING)` filtered by `is_timer`)."""
     return {
         str(t.id): t
-        for t in _all_tasks(workflow)
+        for t in _all_unfinished(workflow)
         if t._state == TaskState.WAITING and is_timer(t) and _reached(t)
     }
 
@@ -190,7 +199,7 @@ def sync_timers(session, instance, workflow, before: Projected) -> list:
 
 def current_stage(workflow) -> str | None:
     """The `stage` property of the top-level activity that is running."""
-    for task in workflow.tasks.values():
+    for task in _unfinished(workflow):
         if task.state in (TaskState.STARTED, TaskState.READY, TaskState.WAITING):
             stage = props(task).get("stage")
             if stage:

@@ -23,18 +23,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
-from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskIterator, TaskState
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import audit, projection
+from . import audit, projection, state_store
 from .calendar import SHANGHAI, WorkingDayCalendar
 from .errors import InvalidData, NotFound
+from .fast_tasks import FastWorkflow
 from .models import AuditEvent, CalendarOverride, HumanTask, Instance, ProcessVersion, Timer
 from .runtime import _with_submission
 from .scripting import StepContext, current_step
-from .spiff import state_from_json
+from .spiff import state_from_dict
 
 # Events that start an engine step (a timer_fired only when it is the first of its step).
 STEP_EVENTS = ("instance_started", "task_completed", "timer_fired", "data_patched")
@@ -138,6 +137,7 @@ class _Stored:
     timer_rows: list[Timer]
     calendars: "_CalendarHistory"
     start_form: str | None
+    state: dict | str  # the stored engine state, whole; or why it cannot be read
 
 
 def replay(engine, instance_id: str, seq: int | None = None, trace=False) -> Replay:
@@ -211,6 +211,10 @@ def load(engine, instance_id: str) -> _Stored:
                 .order_by(AuditEvent.seq)
             )
         )
+        try:
+            state = state_store.stored_state(session, instance)
+        except Exception as exc:  # a broken state is what the replay reports, not a failure
+            state = str(exc)
         if session.new or session.dirty or session.deleted:  # pragma: no cover - a guard
             raise RuntimeError("a replay must not change any row")
     finally:
@@ -225,6 +229,7 @@ def load(engine, instance_id: str) -> _Stored:
         timer_rows,
         calendars,
         version.start_form,
+        state,
     )
 
 
@@ -298,7 +303,7 @@ class _Replayer:
         self.engine = engine
         self.stored = stored
         self.instance = stored.instance
-        self.workflow = _ReplayWorkflow(
+        self.workflow = FastWorkflow(
             stored.spec, stored.subprocess_specs, script_engine=engine.script_engine
         )
         self.data: dict = {}
@@ -632,8 +637,10 @@ class _Replayer:
 
     def _compare_engine_state(self) -> None:
         try:
-            stored = state_from_json(
-                self.instance.state,
+            if isinstance(self.stored.state, str):
+                raise ValueError(self.stored.state)
+            stored = state_from_dict(
+                copy.deepcopy(self.stored.state),
                 self.stored.spec,
                 self.stored.subprocess_specs,
                 self.engine.script_engine,
@@ -762,198 +769,6 @@ class _Replayer:
                 diagram.counts[element] = {s: counter[s] for s in STATES if counter[s]}
             result.append(diagram)
         return result
-
-
-# -- finding tasks fast ------------------------------------------------------------------
-#
-# SpiffWorkflow finds tasks by walking the whole task tree, every finished task included,
-# several times a step; a loop that ran a few hundred times makes every step walk a few
-# hundred tasks more, and a replay runs every step. The replay's workflows answer the
-# common question — the tasks in some not-finished states — from their task tables
-# instead, in the walk's order (depth first, a called process before the call activity's
-# own successors). Whatever else is asked goes to SpiffWorkflow's own walk (which
-# engine/spiff.py lets go as deep as the tree does).
-
-# Tests set this to hold every answer against SpiffWorkflow's own.
-CHECK_FAST_TASKS = False
-
-
-class _TaskTable(dict):
-    """A workflow's tasks by id that also keeps the ones not yet finished (a task never
-    goes back from finished)."""
-
-    def __init__(self, tasks):
-        super().__init__(tasks)
-        self.live = {task_id: task for task_id, task in tasks.items()}
-
-    def __setitem__(self, task_id, task):
-        super().__setitem__(task_id, task)
-        self.live[task_id] = task
-
-    def pop(self, task_id, *default):
-        self.live.pop(task_id, None)
-        return super().pop(task_id, *default)
-
-    def __delitem__(self, task_id):
-        self.pop(task_id)
-
-    def unfinished(self) -> list:
-        done = [i for i, t in self.live.items() if t._state & TaskState.FINISHED_MASK]
-        for task_id in done:
-            del self.live[task_id]
-        return list(self.live.values())
-
-
-class _FastTasks:
-    def _index_tasks(self) -> None:
-        self.tasks = _TaskTable(self.tasks)
-
-    def get_tasks(self, first_task=None, **kwargs):
-        found = None
-        if first_task is None and "state" in kwargs and set(kwargs) <= {"state", "manual"}:
-            found = _tasks_in_states(self, kwargs["state"], kwargs.get("manual"))
-        if found is None or CHECK_FAST_TASKS:
-            walked = super().get_tasks(first_task, **kwargs)
-            if found is not None and [t.id for t in found] != [t.id for t in walked]:
-                raise AssertionError(f"fast task lookup differs for {kwargs}")
-            return walked
-        return found
-
-    def update_waiting_tasks(self):
-        """SpiffWorkflow's walk over this workflow's WAITING tasks (on every completed
-        task), updating each as it is reached: a task that stops waiting before it is
-        reached is passed over, one that starts waiting further on is reached too."""
-        if CHECK_FAST_TASKS:
-            walked = list(TaskIterator(self.task_tree, state=TaskState.WAITING))
-            if [t.id for t in walked] != [t.id for t in self._waiting_in_walk_order()]:
-                raise AssertionError("fast lookup of waiting tasks differs")
-        visited: set[int] = set()
-        reached = None
-        while True:
-            waiting = [t for t in self._waiting() if id(t) not in visited]
-            if not waiting:
-                return
-            walk = _WalkPositions(self, {})
-            ahead = [(walk.position(t), t) for t in waiting]
-            ahead = [(p, t) for p, t in ahead if reached is None or p > reached]
-            if not ahead:
-                return
-            reached, task = min(ahead, key=lambda item: item[0])
-            visited.add(id(task))
-            task.task_spec._update(task)
-
-    def _waiting(self):
-        return [
-            task
-            for task in self.tasks.unfinished()
-            if task._state & TaskState.WAITING and not _under_prediction(task)
-        ]
-
-    def _waiting_in_walk_order(self):
-        walk = _WalkPositions(self, {})
-        return sorted(self._waiting(), key=walk.position)
-
-
-class _ReplaySubWorkflow(_FastTasks, BpmnSubWorkflow):
-    def __init__(self, spec, parent_task_id, top_workflow, **kwargs):
-        super().__init__(spec, parent_task_id, top_workflow, **kwargs)
-        self._index_tasks()
-
-
-class _ReplayWorkflow(_FastTasks, BpmnWorkflow):
-    def __init__(self, spec, subprocess_specs=None, script_engine=None, **kwargs):
-        super().__init__(spec, subprocess_specs, script_engine, **kwargs)
-        self._index_tasks()
-
-    def create_subprocess(self, my_task, spec_name):
-        subprocess = _ReplaySubWorkflow(
-            self.subprocess_specs[spec_name], parent_task_id=my_task.id, top_workflow=self
-        )
-        self.subprocesses[my_task.id] = subprocess
-        return subprocess
-
-
-def _tasks_in_states(workflow, state, manual):
-    """The tasks of `workflow` (and the processes it calls) in `state`, in the order of
-    SpiffWorkflow's walk; None when only the walk can tell."""
-    if state & ~TaskState.DEFINITE_MASK or not state:
-        return None  # predicted and finished tasks hide where the walk does not descend
-    top = workflow.top_workflow
-    subprocesses = top.subprocesses
-    if workflow is top:
-        workflows = [top, *subprocesses.values()]
-    else:
-        workflows = [workflow]
-        pending = list(subprocesses.values())
-        grew = True
-        while grew:
-            grew = False
-            for sub in list(pending):
-                if any(sub.parent_task_id in w.tasks for w in workflows):
-                    workflows.append(sub)
-                    pending.remove(sub)
-                    grew = True
-    found = []
-    for wf in workflows:
-        for task in wf.tasks.unfinished():
-            if task._state & state and (manual is None or task.task_spec.manual == manual):
-                if _under_prediction(task):
-                    return None  # the walk would not reach it
-                found.append(task)
-    if len(found) > 1:
-        walk = _WalkPositions(workflow, subprocesses)
-        found.sort(key=walk.position)
-    return found
-
-
-def _under_prediction(task) -> bool:
-    """A task under a predicted (maybe, likely) one: the walk does not descend there."""
-    parent = task.workflow.tasks.get(task._parent) if task._parent is not None else None
-    return parent is not None and parent._state < TaskState.FUTURE
-
-
-class _WalkPositions:
-    """Where SpiffWorkflow's depth-first walk from `start` meets each task: the child
-    positions from the root down (a called process's root comes first under its call
-    activity, before the activity's own children). The first task's path is kept, so
-    the tasks after it only climb to where their paths meet it."""
-
-    def __init__(self, start, subprocesses):
-        self.start = start
-        self.subprocesses = subprocesses
-        self.steps: list[int] = []  # the first path, root down
-        self.depth_of: dict[int, int] = {}  # id(node) on the first path -> its depth
-
-    def position(self, task) -> tuple:
-        climbed: list[int] = []  # task up
-        nodes: list = []
-        node = task
-        while id(node) not in self.depth_of:
-            up = self._up(node)
-            nodes.append(node)
-            if up is None:
-                break
-            step, node = up
-            climbed.append(step)
-        else:
-            depth = self.depth_of[id(node)]
-            return (*self.steps[:depth], *reversed(climbed))
-        # The first task: remember its path.
-        self.steps = list(reversed(climbed))
-        for depth, path_node in enumerate(reversed(nodes)):
-            self.depth_of[id(path_node)] = depth
-        return tuple(self.steps)
-
-    def _up(self, node):
-        """(the node's position under its parent, the parent); None at the start's root."""
-        wf = node.workflow
-        if node._parent is not None:
-            parent = wf.tasks[node._parent]
-            index = parent._children.index(node.id)
-            return (index + 1 if parent.id in self.subprocesses else index), parent
-        if wf is self.start or wf.parent_task_id is None:
-            return None
-        return 0, wf.top_workflow.get_task_from_id(wf.parent_task_id)
 
 
 _MISSING = object()

@@ -14,15 +14,16 @@ from datetime import time
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
-from . import audit, projection
+from . import audit, projection, state_store, sweep
 from .calendar import WorkingDayCalendar
 from .errors import Conflict, NotFound, ProcessError
+from .fast_tasks import FastWorkflow
 from .models import CalendarOverride, HumanTask, Instance, Notice, ProcessVersion, Timer
 from .registry import ProcessRegistry, latest_version
 from .scripting import DingdanScriptEngine, StepContext, current_step
-from .spiff import specs_from_json, state_from_json, state_to_json_incremental
+from .spiff import specs_from_json
 from .uow import UnitOfWork
 
 log = logging.getLogger("dingdan.engine")
@@ -78,6 +79,10 @@ class Engine:
         # Called with the earliest due time of timers a committed step created (a scheduler
         # uses this to wake exactly then instead of polling).
         self.timer_listeners: list = []
+        # Called inside each step's transaction, after its rows are projected, with
+        # (session, instance): upper layers keep rows derived from an instance (report
+        # facts) in the same transaction as the step that changed it.
+        self.step_listeners: list = []
         # One sweep at a time in this process; whoever moves a settable clock holds it too,
         # so a sweep never sees half a clock move.
         self.sweep_lock = threading.RLock()
@@ -123,7 +128,7 @@ class Engine:
         if version is None:
             raise NotFound(f"process '{process_key}' is not deployed")
         spec, subprocess_specs = self._specs_for(version)
-        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow = FastWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         data_key = version.start_form or "start"
         instance = Instance(
             id=str(uuid.uuid4()),
@@ -164,12 +169,26 @@ class Engine:
             return uow.workflows[instance.id]
         workflow = self.cache.take(instance.id, instance.lock_version)
         if workflow is None:
-            version = uow.session.get(ProcessVersion, instance.process_version_id)
-            spec, subprocess_specs = self._specs_for(version)
-            workflow = state_from_json(instance.state, spec, subprocess_specs, self.script_engine)
+            # A version never changes once deployed: its parsed specs need no query.
+            specs = self._specs.get(instance.process_version_id)
+            if specs is None:
+                specs = self._specs_for(
+                    uow.session.get(ProcessVersion, instance.process_version_id)
+                )
+            spec, subprocess_specs = specs
+            workflow = state_store.load(
+                uow.session, instance, spec, subprocess_specs, self.script_engine
+            )
         uow.workflows[instance.id] = workflow
         uow.instances[instance.id] = instance
         return workflow
+
+    def load_ahead(self, uow, instance: Instance) -> None:
+        """Put the instance's workflow in the cache, read in `uow` (a read), for a step that
+        comes next: on SQLite a step's transaction holds the one write lock every other step
+        waits for, and reading a stored state need not happen under it. The cache hands it
+        out only for the lock_version read here; a step in between makes it read again."""
+        self.cache.put(instance.id, instance.lock_version, self.workflow(uow, instance))
 
     def complete(
         self, uow, instance: Instance, task_id: str, submission: dict, actor: str, on_behalf_of=None
@@ -221,73 +240,10 @@ class Engine:
 
     def fire_due(self, now=None) -> int:
         """Wake every instance with a timer due at `now` (default: the clock); return how
-        many timers fired. Each instance is its own unit of work: one failing instance is
-        logged and left as it was, the others go on."""
+        many timers fired. One failing instance gets its incident, the others go on
+        (engine/sweep.py: a batch of instances per transaction)."""
         with self.sweep_lock:
-            return self._fire_due(now or self.clock.now())
-
-    def _fire_due(self, now) -> int:
-        # Claim one instance with a due timer at a time — `SELECT … FOR UPDATE SKIP LOCKED`
-        # on PostgreSQL, so workers sweeping together never wait for or step the same
-        # instance — and fire its timers in the same transaction: the row lock is the claim,
-        # and it ends with the transaction (also when the process dies). Timers are taken in
-        # (due_at, id) order past the last one claimed, so a sweep ends even where a claimed
-        # instance could not fire; what was skipped goes to the next sweep.
-        fired, after = 0, None
-        while True:
-            instance_id = None
-            try:
-                with self.unit_of_work(now) as uow:
-                    claimed = self._claim_due_timer(uow, now, after)
-                    if claimed is None:
-                        break
-                    after, instance_id = (claimed.due_at, claimed.id), claimed.instance_id
-                    instance = self.lock(uow, instance_id, skip_locked=True)
-                    if instance is None or not _steppable(instance):
-                        continue
-                    if not self._has_due_timer(uow, instance_id, now):
-                        continue  # fired by another worker just before we took it
-                    fired += self.fire_timers(uow, instance)
-            except ProcessError as exc:
-                log.error("timer step of instance %s failed: %s", instance_id, exc.message)
-                self.record_incident(instance_id, exc, {"kind": "timer"})
-            except Conflict as exc:
-                log.warning("timer step of instance %s skipped: %s", instance_id, exc.message)
-        return fired
-
-    def _claim_due_timer(self, uow, now, after):
-        query = (
-            select(Timer.id, Timer.due_at, Timer.instance_id)
-            .join(Instance, Instance.id == Timer.instance_id)
-            .where(
-                Timer.state == "waiting",
-                Timer.due_at <= now,
-                Instance.status == "running",
-                Instance.suspended.is_(False),
-            )
-            .order_by(Timer.due_at, Timer.id)
-            .limit(1)
-        )
-        if after is not None:
-            query = query.where(tuple_(Timer.due_at, Timer.id) > tuple_(*after))
-        if not self.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
-            query = query.with_for_update(of=Instance, skip_locked=True)
-        return uow.session.execute(query).first()
-
-    def _has_due_timer(self, uow, instance_id, now) -> bool:
-        # A statement of its own: it sees what committed after the claim's snapshot.
-        return (
-            uow.session.scalar(
-                select(Timer.id)
-                .where(
-                    Timer.instance_id == instance_id,
-                    Timer.state == "waiting",
-                    Timer.due_at <= now,
-                )
-                .limit(1)
-            )
-            is not None
-        )
+            return sweep.fire_due(self, now)
 
     def fire_timers(self, uow, instance: Instance) -> int:
         """Fire this instance's due timers (the unit's time decides what is due)."""
@@ -393,7 +349,9 @@ class Engine:
             audit.record(
                 session, instance.id, "instance_ended", now, data={"status": instance.status}
             )
-        instance.state = state_to_json_incremental(workflow)
+        state_store.save(session, instance, workflow)
+        for listener in self.step_listeners:
+            listener(session, instance)
         return fired
 
     def _timer_fired(self, session, instance, task, now) -> int:

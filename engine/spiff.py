@@ -1,9 +1,8 @@
 """Our configuration of SpiffWorkflow: the parser, the serializer, and spec-free state.
 
 Instances store only their task state; the spec lives once per process version and is
-re-attached on load, so a step never rewrites 17 KB of unchanged definitions. A step
-serialises only the tasks that can have changed (`StateWriter`): a finished task under a
-finished parent never changes again, so its JSON is kept from the step that finished it.
+re-attached on load, so a step never rewrites 17 KB of unchanged definitions. How a step
+writes that state, only what changed, is engine/state_store.py.
 """
 
 import json
@@ -15,13 +14,15 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.util.task import TaskIterator, TaskState
+from SpiffWorkflow.util.task import TaskIterator
 
 from . import timer_events
+from .fast_tasks import FastSubWorkflow, FastWorkflow, made_fast
 
 
 def _walk_without_depth_limit() -> None:
@@ -82,6 +83,10 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 
 
 SERIALIZER = _make_serializer()
+# Our workflow classes are stored under SpiffWorkflow's names: the stored state does not
+# depend on how the engine finds its tasks.
+for _ours, _theirs in ((FastWorkflow, BpmnWorkflow), (FastSubWorkflow, BpmnSubWorkflow)):
+    SERIALIZER.registry.typenames[_ours] = SERIALIZER.registry.typenames[_theirs]
 _STATE = _StateConverter(BpmnWorkflow, SERIALIZER.registry)
 
 
@@ -104,107 +109,20 @@ def specs_from_json(text: str):
 
 def state_to_json(workflow: BpmnWorkflow) -> str:
     """The whole state, every task serialised afresh (what `StateWriter` must equal)."""
-    _WRITERS.pop(workflow, None)  # whoever asks for this may have changed finished tasks
+    WRITERS.pop(workflow, None)  # whoever asks for this may have changed finished tasks
     return json.dumps(SERIALIZER.to_dict(workflow), separators=(",", ":"))
 
 
-# Tasks in these states never change again once their parent is in one too (an unfinished
-# parent — a multi-instance task collecting its instances' results — changes its data, and
-# a task's JSON stores its data as a difference from its parent's). ERROR is not final: a
-# failed task is fixed and run again.
-_FINAL = TaskState.COMPLETED | TaskState.CANCELLED
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
-class StateWriter:
-    """Serialises one workflow step after step, re-using the JSON of every task that
-    cannot have changed since the last step. The text equals `state_to_json` (as JSON)."""
-
-    def __init__(self):
-        # task id -> ((state, last change, children), JSON of the task)
-        self.fragments: dict = {}
-
-    def write(self, workflow: BpmnWorkflow) -> str:
-        registry = SERIALIZER.registry
-        head = {
-            **self._workflow_fields(workflow),
-            "subprocesses": None,
-            "bpmn_events": registry.convert(workflow.bpmn_events),
-            "typename": registry.typenames[type(workflow)],
-        }
-        parts = []
-        for key, value in head.items():
-            if key == "tasks":
-                text = self._tasks(workflow)
-            elif key == "subprocesses":
-                text = self._subprocesses(workflow)
-            else:
-                text = _ENCODE(value)
-            parts.append(f"{_ENCODE(key)}:{text}")
-        return "{" + ",".join(parts) + "}"
-
-    def _subprocesses(self, workflow) -> str:
-        registry = SERIALIZER.registry
-        parts = []
-        for task_id, sub in workflow.subprocesses.items():
-            fields = {
-                **self._workflow_fields(sub),
-                "parent_task_id": str(sub.parent_task_id),
-                "spec": sub.spec.name,
-                "typename": registry.typenames[type(sub)],
-            }
-            body = ",".join(
-                f"{_ENCODE(k)}:{self._tasks(sub) if k == 'tasks' else _ENCODE(v)}"
-                for k, v in fields.items()
-            )
-            parts.append(f'"{task_id}":{{{body}}}')
-        return "{" + ",".join(parts) + "}"
-
-    @staticmethod
-    def _workflow_fields(wf) -> dict:
-        registry = SERIALIZER.registry
-        return {
-            "data": registry.convert(registry.clean(wf.data)),
-            "correlations": wf.correlations,
-            "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
-            "success": wf.success,
-            "completed": wf.completed,
-            "tasks": None,
-            "root": str(wf.task_tree.id),
-        }
-
-    def _tasks(self, wf) -> str:
-        convert = SERIALIZER.registry.convert
-        fragments = self.fragments
-        tasks = wf.tasks
-        parts = []
-        for task_id, task in tasks.items():
-            key = (task._state, task.last_state_change, tuple(task._children))
-            known = fragments.get(task_id)
-            if known is not None and known[0] == key:
-                text = known[1]
-            else:
-                text = _ENCODE(convert(task))
-                parent = tasks.get(task._parent) if task._parent is not None else None
-                if task._state & _FINAL and (parent is None or parent._state & _FINAL):
-                    fragments[task_id] = (key, text)
-            parts.append(f'"{task_id}":{text}')
-        return "{" + ",".join(parts) + "}"
-
-
-# One writer per workflow object; it goes with the workflow (and the engine's cache of
-# workflows), and a workflow that was serialised the plain way starts afresh.
-_WRITERS: "weakref.WeakKeyDictionary[BpmnWorkflow, StateWriter]" = weakref.WeakKeyDictionary()
-
-
-def state_to_json_incremental(workflow: BpmnWorkflow) -> str:
-    writer = _WRITERS.get(workflow)
-    if writer is None:
-        writer = _WRITERS[workflow] = StateWriter()
-    return writer.write(workflow)
+# The incremental writer of each workflow (engine/state_store.py); it goes with the
+# workflow and the engine's cache of workflows.
+WRITERS: "weakref.WeakKeyDictionary[BpmnWorkflow, object]" = weakref.WeakKeyDictionary()
 
 
 def state_from_json(text: str, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
-    workflow = _STATE.from_state(json.loads(text), spec, subprocess_specs)
+    return state_from_dict(json.loads(text), spec, subprocess_specs, script_engine)
+
+
+def state_from_dict(dct: dict, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
+    workflow = made_fast(_STATE.from_state(dct, spec, subprocess_specs))
     workflow.script_engine = script_engine
     return workflow

@@ -31,6 +31,23 @@ class InstanceDetail:
     timers: list[Timer]
 
 
+def instance_detail(session, instance: Instance, now) -> InstanceDetail:
+    """The instance with its open tasks and waiting timers, read in the caller's unit of
+    work: the instance itself is the caller's (a completion's answer shows the instance
+    as its step left it, without reading it again)."""
+    tasks = session.scalars(
+        select(HumanTask)
+        .where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
+        .order_by(HumanTask.created_at, HumanTask.id)
+    )
+    timers = session.scalars(
+        select(Timer)
+        .where(Timer.instance_id == instance.id, Timer.state == "waiting")
+        .order_by(Timer.due_at)
+    )
+    return InstanceDetail(instance, [TaskView.of(t, now) for t in tasks], list(timers))
+
+
 class Records:
     def __init__(self, engine, forms, access):
         self.engine = engine
@@ -72,17 +89,7 @@ class Records:
     def instance(self, actor: Actor, instance_id: str) -> InstanceDetail:
         with self.engine.unit_of_work(read_only=True) as uow:
             instance = self._visible(uow.session, actor, instance_id)
-            tasks = uow.session.scalars(
-                select(HumanTask)
-                .where(HumanTask.instance_id == instance_id, HumanTask.state == "open")
-                .order_by(HumanTask.created_at, HumanTask.id)
-            )
-            timers = uow.session.scalars(
-                select(Timer)
-                .where(Timer.instance_id == instance_id, Timer.state == "waiting")
-                .order_by(Timer.due_at)
-            )
-            return InstanceDetail(instance, [TaskView.of(t, uow.now) for t in tasks], list(timers))
+            return instance_detail(uow.session, instance, uow.now)
 
     def history(self, actor: Actor, instance_id: str) -> list[AuditEvent]:
         with self.engine.unit_of_work(read_only=True) as uow:

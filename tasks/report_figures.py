@@ -1,11 +1,21 @@
-"""The figures of the reports (tasks/reports.py reads the applications; what each figure
-counts is said there): each a table of plain values, `Figure`, with its columns' keys and
-kinds; the web layer names and formats them. `count` makes every figure at once."""
+"""The figures of the reports, each counted by the database from the report_facts rows the
+filters choose (tasks/report_facts.py keeps one per application; what each figure counts is
+said in tasks/reports.py): each a table of plain values, `Figure`, with its columns' keys
+and kinds; the web layer names and formats them. `count` makes every figure at once.
 
+The database gives back a row per group (month, region, expert, …); only the lists (the
+overdue reviews, the budgets) and the stage times (their medians need every value) come a
+row per application."""
+
+import math
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, case, func, or_, select
+
+from engine.models import ReportFacts as Facts
 
 TOPICS = (
     "management",
@@ -57,71 +67,87 @@ class Figure:
     extra: dict = field(default_factory=dict)
 
 
-@dataclass
-class Application:
-    """What the figures need of one application, worked out once: an ended application
-    never changes, so these are kept (per process) until its row's lock_version moves."""
-
-    id: str
-    file_number: str | None
-    started_at: datetime
-    month: str
-    region: str
-    unit: str
-    topics: tuple
-    decision: str | None
-    experts: tuple
-    evaluations: int = 0
-    score_sums: tuple = (0.0, 0.0, 0.0)
-    score_counts: tuple = (0, 0, 0)
-    visits: dict = field(default_factory=dict)  # method -> [visits, extended needed]
-    needing: int = 0  # enterprises whose follow-up asks for an extended service
-    agreed: bool = False
-    contract_price: float = 0.0
-    budget: tuple | None = None  # the amounts per CATEGORIES, then the total
-    # The review task: (state, created_at, due_at, completed_at), and seconds per stage.
-    review: tuple | None = None
-    stage_seconds: dict = field(default_factory=dict)
-
-
 def topic_order(topic: str):
     return (TOPICS.index(topic), "") if topic in TOPICS else (len(TOPICS), topic)
+
+
+def elements(session, column):
+    """The elements of a JSON array column of report_facts, as text, one row each joined to
+    their own row: SQLite's json_each, PostgreSQL's json_array_elements_text."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.json_each(column).table_valued("value", joins_implicitly=True).c.value
+    return func.json_array_elements_text(column).column_valued("value", joins_implicitly=True)
 
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _months(applications) -> list[str]:
-    return sorted({a.month for a in applications})
-
-
-def count(applications: list[Application], now: datetime) -> dict[str, Figure]:
-    """Every figure of these applications (in the order they were submitted) at `now`."""
+def count(session, where, now: datetime) -> dict[str, Figure]:
+    """Every figure of the report_facts rows matching `where`, at `now`."""
+    months = _per_month(session, where)
     return {
-        "applications_by_region": _by_region(applications),
-        "applications_by_topic": _by_topic(applications),
-        "decisions": _decisions(applications),
-        "review_timeliness": _timeliness(applications),
-        "overdue_reviews": _overdue(applications, now),
-        "stage_times": _stages(applications),
-        "scores_by_month": _scores_by_month(applications),
-        "scores_by_expert": _scores_by_expert(applications),
-        "follow_up": _follow_up(applications),
-        "extended_services": _extended(applications),
-        "budgets": _budgets(applications),
+        "applications_by_region": _by_region(session, where, months),
+        "applications_by_topic": _by_topic(session, where, months),
+        "decisions": _decisions(months),
+        "review_timeliness": _timeliness(months),
+        "overdue_reviews": _overdue(session, where, now),
+        "stage_times": _stages(session, where),
+        "scores_by_month": _scores_by_month(months),
+        "scores_by_expert": _scores_by_expert(session, where),
+        "follow_up": _follow_up(session, where),
+        "extended_services": _extended(months),
+        "budgets": _budgets(session, where),
     }
+
+
+def _per_month(session, where) -> dict:
+    """month -> what the per-month figures count of it, in one pass over the rows."""
+    reviewed = and_(Facts.review_state == "completed", Facts.review_completed_at.is_not(None))
+    on_time = or_(Facts.review_due_at.is_(None), Facts.review_completed_at <= Facts.review_due_at)
+    needing = Facts.needing > 0
+    agreed = and_(needing, Facts.agreed.is_(True))
+    query = _grouped(
+        where,
+        Facts.month,
+        func.count().label("applications"),
+        _how_many(Facts.decision == "accept").label("accepted"),
+        _how_many(Facts.decision == "reject").label("rejected"),
+        _how_many(reviewed).label("reviewed"),
+        _how_many(and_(reviewed, on_time)).label("on_time"),
+        _how_many(Facts.evaluations > 0).label("evaluated"),
+        *(total.label(f"score_{i}") for i, total in enumerate(_score_sums())),
+        _how_many(needing).label("activities_needing"),
+        func.sum(Facts.needing).label("enterprises_needing"),
+        _how_many(agreed).label("agreements"),
+        func.sum(case((agreed, Facts.contract_price), else_=0.0)).label("contract_total"),
+    ).order_by(Facts.month)
+    return {row.month: row for row in session.execute(query)}
+
+
+def _how_many(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _grouped(where, *columns, keys: int = 1):
+    """SELECT columns … GROUP BY the first `keys` of them."""
+    return select(*columns).select_from(Facts).where(where).group_by(*columns[:keys])
 
 
 # -- the figures ------------------------------------------------------------------------------
 
 
-def _by_region(applications) -> Figure:
-    regions = sorted({a.region for a in applications})
-    counts = Counter((a.month, a.region) for a in applications)
+def _by_region(session, where, months: dict) -> Figure:
+    counts = {
+        (month, region): n
+        for month, region, n in session.execute(
+            _grouped(where, Facts.month, Facts.region, func.count(), keys=2)
+        )
+    }
+    regions = sorted({region for _, region in counts})
     rows = []
-    for month in _months(applications):
-        cells = [counts[(month, region)] for region in regions]
+    for month in months:
+        cells = [counts.get((month, region), 0) for region in regions]
         rows.append([month, *cells, sum(cells)])
     columns = [Column("month", kind="month")]
     columns += [Column(region, header="region") for region in regions]
@@ -129,13 +155,18 @@ def _by_region(applications) -> Figure:
     return Figure("applications_by_region", columns, rows)
 
 
-def _by_topic(applications) -> Figure:
-    topics = sorted({t for a in applications for t in a.topics}, key=topic_order)
-    counts = Counter((a.month, t) for a in applications for t in a.topics)
-    totals = Counter(a.month for a in applications)
+def _by_topic(session, where, months: dict) -> Figure:
+    topic = elements(session, Facts.topics)
+    counts = {
+        (month, t): n
+        for month, t, n in session.execute(
+            _grouped(where, Facts.month, topic, func.count(), keys=2)
+        )
+    }
+    topics = sorted({t for _, t in counts}, key=topic_order)
     rows = [
-        [month, *(counts[(month, t)] for t in topics), totals[month]]
-        for month in _months(applications)
+        [month, *(counts.get((month, t), 0) for t in topics), months[month].applications]
+        for month in months
     ]
     columns = [Column("month", kind="month")]
     columns += [Column(topic, header="topic") for topic in topics]
@@ -143,15 +174,10 @@ def _by_topic(applications) -> Figure:
     return Figure("applications_by_topic", columns, rows)
 
 
-def _decisions(applications) -> Figure:
-    counts = defaultdict(Counter)
-    for application in applications:
-        counts[application.month][application.decision] += 1
-    rows = []
-    for month in sorted(counts):
-        rows.append(_decision_row(month, counts[month]))
+def _decisions(months: dict) -> Figure:
+    rows = [_decision_row(m, r.applications, r.accepted, r.rejected) for m, r in months.items()]
     if rows:
-        rows.append(_decision_row("total", sum(counts.values(), Counter())))
+        rows.append(_decision_row("total", *(sum(row[i] for row in rows) for i in (1, 2, 3))))
     columns = [
         Column("month", kind="month"),
         Column("applications"),
@@ -164,9 +190,7 @@ def _decisions(applications) -> Figure:
     return Figure("decisions", columns, rows)
 
 
-def _decision_row(month: str, counts: Counter) -> list:
-    accepted, rejected = counts["accept"], counts["reject"]
-    total = sum(counts.values())
+def _decision_row(month: str, total: int, accepted: int, rejected: int) -> list:
     decided = accepted + rejected
     return [
         month,
@@ -179,18 +203,12 @@ def _decision_row(month: str, counts: Counter) -> list:
     ]
 
 
-def _timeliness(applications) -> Figure:
-    done = defaultdict(lambda: [0, 0])  # month -> [on time, late]
-    for application in applications:
-        review = application.review
-        if review is None or review[0] != "completed" or review[3] is None:
-            continue
-        on_time = review[2] is None or review[3] <= review[2]
-        done[application.month][0 if on_time else 1] += 1
-    rows = []
-    for month in sorted(done):
-        on_time, late = done[month]
-        rows.append([month, on_time + late, on_time, late, _share(on_time, on_time + late)])
+def _timeliness(months: dict) -> Figure:
+    rows = [
+        [month, r.reviewed, r.on_time, r.reviewed - r.on_time, _share(r.on_time, r.reviewed)]
+        for month, r in months.items()
+        if r.reviewed
+    ]
     if rows:
         on_time, late = sum(r[2] for r in rows), sum(r[3] for r in rows)
         rows.append(["total", on_time + late, on_time, late, _share(on_time, on_time + late)])
@@ -204,29 +222,31 @@ def _timeliness(applications) -> Figure:
     return Figure("review_timeliness", columns, rows)
 
 
-def _overdue(applications, now: datetime) -> Figure:
+def _overdue(session, where, now: datetime) -> Figure:
+    now = now.astimezone(UTC)
+    finished = case((Facts.review_state == "completed", Facts.review_completed_at))
+    late = and_(
+        where,
+        Facts.review_state.is_not(None),
+        Facts.review_due_at.is_not(None),
+        func.coalesce(finished, now) > Facts.review_due_at,
+    )
     rows = []
-    for application in applications:
-        if application.review is None:
-            continue
-        state, created, due, completed = application.review
-        if due is None:
-            continue
-        finished = completed if state == "completed" else None
-        if (finished or now) <= due:
-            continue
-        rows.append(
-            [
-                application.file_number or UNKNOWN,
-                application.unit,
-                application.region,
-                created,
-                due,
-                finished,
-                ((finished or now) - due).total_seconds() / 3600,
-            ]
+    for file_number, unit, region, created, due, done in session.execute(
+        select(
+            Facts.file_number,
+            Facts.unit,
+            Facts.region,
+            Facts.review_created_at,
+            Facts.review_due_at,
+            finished,
         )
-    rows.sort(key=lambda row: row[4], reverse=True)  # the latest deadlines first
+        .where(late)
+        # The latest deadlines first; one deadline in the order of submission.
+        .order_by(Facts.review_due_at.desc(), Facts.started_at, Facts.instance_id)
+    ):
+        hours = ((done or now) - due).total_seconds() / 3600
+        rows.append([file_number or UNKNOWN, unit, region, created, due, done, hours])
     columns = [
         Column("file_number", kind="text"),
         Column("unit", kind="text"),
@@ -239,17 +259,21 @@ def _overdue(applications, now: datetime) -> Figure:
     return Figure("overdue_reviews", columns, rows)
 
 
-def _stages(applications) -> Figure:
-    times = defaultdict(list)
-    for application in applications:
-        for stage, seconds in application.stage_seconds.items():
-            times[stage].append(seconds)
+def _stages(session, where) -> Figure:
+    """Per stage, how many applications went through it, and their median and mean days
+    (the median needs every value: they are read, one column per stage, in no order — the
+    mean is summed exactly, `fsum`, so the order does not matter)."""
+    seconds = [getattr(Facts, f"{stage}_seconds") for stage in STAGES]
+    times = [[] for _ in STAGES]
+    for row in session.execute(select(*seconds).where(where)):
+        for values, value in zip(times, row, strict=True):
+            if value is not None:
+                values.append(value)
     rows = []
-    for stage in STAGES:
-        values = times.get(stage)
+    for stage, values in zip(STAGES, times, strict=True):
         if values:
             median = statistics.median(values) / 86400
-            rows.append([stage, len(values), median, sum(values) / len(values) / 86400])
+            rows.append([stage, len(values), median, math.fsum(values) / len(values) / 86400])
     columns = [
         Column("stage", kind="stage"),
         Column("applications"),
@@ -259,7 +283,20 @@ def _stages(applications) -> Figure:
     return Figure("stage_times", columns, rows)
 
 
-def _score_cells(sums: list, counts: list, evaluations: int) -> list:
+def _score_sums():
+    return [
+        func.sum(Facts.evaluations),
+        func.sum(Facts.content_sum),
+        func.sum(Facts.expert_sum),
+        func.sum(Facts.organisation_sum),
+        func.sum(Facts.content_count),
+        func.sum(Facts.expert_count),
+        func.sum(Facts.organisation_count),
+    ]
+
+
+def _score_cells(evaluations, *sums_and_counts) -> list:
+    sums, counts = sums_and_counts[:3], sums_and_counts[3:]
     return [evaluations, *(s / c if c else None for s, c in zip(sums, counts, strict=True))]
 
 
@@ -272,51 +309,33 @@ def _score_columns() -> list[Column]:
     ]
 
 
-def _add_scores(into: list, application: Application) -> None:
-    sums, counts = application.score_sums, application.score_counts
-    into[0] += application.evaluations
-    into[1] += sums[0]
-    into[2] += sums[1]
-    into[3] += sums[2]
-    into[4] += counts[0]
-    into[5] += counts[1]
-    into[6] += counts[2]
-
-
-def _score_row(label, into: list, *before) -> list:
-    return [label, *before, *_score_cells(into[1:4], into[4:7], into[0])]
-
-
-def _scores_by_month(applications) -> Figure:
-    per_month = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0, 0, 0])
-    for application in applications:
-        if application.evaluations:
-            _add_scores(per_month[application.month], application)
-    rows = [_score_row(month, into) for month, into in sorted(per_month.items())]
+def _scores_by_month(months: dict) -> Figure:
+    rows = [
+        [month, *_score_cells(*(getattr(r, f"score_{i}") for i in range(7)))]
+        for month, r in months.items()
+        if r.evaluated
+    ]
     return Figure("scores_by_month", [Column("month", kind="month"), *_score_columns()], rows)
 
 
-def _scores_by_expert(applications) -> Figure:
-    per_expert = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0, 0, 0])
-    activities = Counter()
-    for application in applications:
-        if not application.evaluations:
-            continue
-        for name in application.experts:
-            activities[name] += 1
-            _add_scores(per_expert[name], application)
-    rows = [_score_row(name, into, activities[name]) for name, into in per_expert.items()]
+def _scores_by_expert(session, where) -> Figure:
+    evaluated = and_(where, Facts.evaluations > 0)
+    expert = elements(session, Facts.experts)
+    rows = [
+        [name, activities, *_score_cells(*sums)]
+        for name, activities, *sums in session.execute(
+            _grouped(evaluated, expert, func.count(), *_score_sums())
+        )
+    ]
     rows.sort(key=lambda row: (-row[1], row[0]))
     columns = [Column("expert", kind="text"), Column("activities"), *_score_columns()]
     return Figure("scores_by_expert", columns, rows)
 
 
-def _follow_up(applications) -> Figure:
-    visits, needs = Counter(), Counter()
-    for application in applications:
-        for method, (count, need) in application.visits.items():
-            visits[method] += count
-            needs[method] += need
+def _follow_up(session, where) -> Figure:
+    visit, need = elements(session, Facts.visit_methods), elements(session, Facts.needing_methods)
+    visits = Counter(dict(session.execute(_grouped(where, visit, func.count())).all()))
+    needs = Counter(dict(session.execute(_grouped(where, need, func.count())).all()))
     order = [m for m in METHODS if m in visits] + sorted(set(visits) - set(METHODS))
     rows = [
         [m, visits[m], needs[m], visits[m] - needs[m], _share(needs[m], visits[m])] for m in order
@@ -334,20 +353,18 @@ def _follow_up(applications) -> Figure:
     return Figure("follow_up", columns, rows)
 
 
-def _extended(applications) -> Figure:
-    per_month = defaultdict(lambda: [0, 0, 0, 0.0])  # enterprises, activities, agreed, price
-    for application in applications:
-        if not application.needing:
-            continue
-        cells = per_month[application.month]
-        cells[0] += application.needing
-        cells[1] += 1
-        if application.agreed:
-            cells[2] += 1
-            cells[3] += application.contract_price
+def _extended(months: dict) -> Figure:
     rows = [
-        [month, e, a, g, _share(g, a), price]
-        for month, (e, a, g, price) in sorted(per_month.items())
+        [
+            month,
+            r.enterprises_needing,
+            r.activities_needing,
+            r.agreements,
+            _share(r.agreements, r.activities_needing),
+            float(r.contract_total),
+        ]
+        for month, r in months.items()
+        if r.activities_needing
     ]
     if rows:
         sums = [sum(row[i] for row in rows) for i in (1, 2, 3, 5)]
@@ -363,12 +380,23 @@ def _extended(applications) -> Figure:
     return Figure("extended_services", columns, rows)
 
 
-def _budgets(applications) -> Figure:
+def _budgets(session, where) -> Figure:
     """Per activity, the latest first; `extra["totals"]`: each column's sum."""
+    amounts = [getattr(Facts, f"budget_{category}") for category in CATEGORIES]
     rows = [
-        [a.file_number or UNKNOWN, a.unit, a.region, a.month, *a.budget]
-        for a in reversed(applications)
-        if a.budget is not None
+        [file_number or UNKNOWN, *cells]
+        for file_number, *cells in session.execute(
+            select(
+                Facts.file_number,
+                Facts.unit,
+                Facts.region,
+                Facts.month,
+                *amounts,
+                Facts.budget_total,
+            )
+            .where(where, Facts.budget_total.is_not(None))
+            .order_by(Facts.started_at.desc(), Facts.instance_id.desc())
+        )
     ]
     columns = [
         Column("file_number", kind="text"),

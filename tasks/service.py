@@ -13,6 +13,7 @@ from forms import FormValidationError
 from . import audit_actions, files, tokens, users
 from .completeness import missing_records
 from .inbox import TaskView, inbox_query
+from .records import InstanceDetail, instance_detail
 from .roles import Actor, acting_role, sees_all, starter_roles
 
 # Roles that only read: an actor with none but these writes nothing, not even an upload.
@@ -129,23 +130,39 @@ class TaskService:
             return TaskView.of(row, uow.now)
 
     def complete(self, actor: Actor, task_id: str, data) -> Instance:
+        self._load_ahead(task_id)
         with self.engine.unit_of_work() as uow:
-            row, instance = self._lock_task(uow, task_id)
-            how = self._authorise(uow.session, actor, row, instance)
-            if row.assignee not in (None, actor.username):
-                raise Conflict(f"task '{row.element}' is claimed by {row.assignee}")
-            cleaned = self._validate(uow.session, actor, row.form_key, data, instance.id)
-            self._check_complete_file(uow.session, instance, row.form_key)
-            properties = self.engine.task_properties(uow, instance, task_id)
-            self._complete_or_record(uow, instance, row, cleaned, actor, how[1])
-            self._attach_files(uow.session, row.form_key, cleaned, instance.id)
-            template = properties.get("documentTemplate")
-            if template:
-                document = self.documents.render(
-                    uow.session, instance, template, actor.username, uow.now
-                )
-                audit_actions.document_generated(uow, instance, row, document, actor)
-            return instance
+            return self._complete(uow, actor, task_id, data)
+
+    def complete_and_show(self, actor: Actor, task_id: str, data) -> InstanceDetail:
+        """Complete, then the instance as the caller now sees it: the instance as the step
+        left it, its open tasks and timers read after the commit — outside the step's
+        transaction, whose locks (SQLite's write lock, the file-number counter) every other
+        step waits for. The completion stands even when the caller may no longer see the
+        instance: that is NotFound afterwards."""
+        instance = self.complete(actor, task_id, data)
+        with self.engine.unit_of_work(read_only=True) as uow:
+            if not self.may_see(uow.session, actor, instance):
+                raise NotFound(f"instance '{instance.id}' does not exist")
+            return instance_detail(uow.session, instance, uow.now)
+
+    def _complete(self, uow, actor: Actor, task_id: str, data) -> Instance:
+        row, instance = self._lock_task(uow, task_id)
+        how = self._authorise(uow.session, actor, row, instance)
+        if row.assignee not in (None, actor.username):
+            raise Conflict(f"task '{row.element}' is claimed by {row.assignee}")
+        cleaned = self._validate(uow.session, actor, row.form_key, data, instance.id)
+        self._check_complete_file(uow.session, instance, row.form_key)
+        properties = self.engine.task_properties(uow, instance, task_id)
+        self._complete_or_record(uow, instance, row, cleaned, actor, how[1])
+        self._attach_files(uow.session, row.form_key, cleaned, instance.id)
+        template = properties.get("documentTemplate")
+        if template:
+            document = self.documents.render(
+                uow.session, instance, template, actor.username, uow.now
+            )
+            audit_actions.document_generated(uow, instance, row, document, actor)
+        return instance
 
     def _complete_or_record(self, uow, instance, row, cleaned, actor, on_behalf_of) -> None:
         """Complete; when an expression of the diagram fails, the step rolls back and the
@@ -204,12 +221,25 @@ class TaskService:
 
     # -- helpers --------------------------------------------------------------------------
 
+    def _load_ahead(self, task_id: str) -> None:
+        """On SQLite, read the task's workflow before the step's write lock is taken
+        (Engine.load_ahead)."""
+        if not self.engine.db.is_sqlite:  # elsewhere loading waits for no one
+            return
+        with self.engine.unit_of_work(read_only=True) as uow:
+            row = uow.session.get(HumanTask, task_id)
+            instance = uow.session.get(Instance, row.instance_id) if row else None
+            if instance is None or row.state != "open":
+                return  # the step itself says what is wrong
+            self.engine.load_ahead(uow, instance)
+
     def _lock_task(self, uow, task_id):
         row = uow.session.get(HumanTask, task_id)
         if row is None:
             raise NotFound(f"task '{task_id}' does not exist")
         instance = self.engine.lock(uow, row.instance_id)
-        uow.session.refresh(row)  # read it again now that the instance is ours
+        if not self.engine.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE made the first read fresh
+            uow.session.refresh(row)  # read it again now that the instance is ours
         if row.state != "open":
             raise Conflict(f"task '{row.element}' is already {row.state}")
         return row, instance

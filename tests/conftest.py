@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from engine import fast_tasks
 from engine.clock import SettableClock
 from webui.composition import build
 
@@ -14,6 +15,13 @@ from .postgres import postgres_schema
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Wednesday before the National Day holidays, mid-morning in Beijing.
 START = datetime(2026, 9, 30, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def check_fast_task_lookups(monkeypatch):
+    """Every answer the engine's and the replay's workflows give from their own table of
+    unfinished tasks is held against SpiffWorkflow's own walk of the tree."""
+    monkeypatch.setattr(fast_tasks, "CHECK_FAST_TASKS", True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -17,6 +17,7 @@ from engine import audit
 from engine.models import AuditEvent, HumanTask, Instance, Timer
 from engine.projection import is_timer
 from engine.spiff import state_to_json
+from engine.state_store import stored_state
 
 from .server import free_port
 
@@ -136,7 +137,8 @@ def assert_consistent(system) -> int:
             waiting.setdefault(row.instance_id, set()).add(row.id)
         for instance in instances:
             workflow = engine.workflow(uow, instance)
-            assert json.loads(state_to_json(workflow)) == json.loads(instance.state), instance.id
+            stored = stored_state(uow.session, instance)
+            assert json.loads(state_to_json(workflow)) == stored, instance.id
             ready = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
             assert ready == open_tasks.get(instance.id, set()), instance.id
             timers = {str(t.id) for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}

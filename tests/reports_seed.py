@@ -1,6 +1,8 @@
 """Archived applications for the report tests, written as rows (bulk inserts), not run
 through the engine: the instance row with the data a full run leaves (docs/DESIGN.md,
-"Data") and the task rows of its stages, with the times the test chooses."""
+"Data") and the task rows of its stages, with the times the test chooses; then their report
+facts, filled from those rows as for a database upgraded from before the facts existed
+(tasks/report_facts.py `fill_missing`)."""
 
 import random
 import uuid
@@ -10,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from engine.models import HumanTask, Instance, ProcessVersion
+from tasks.report_facts import fill_missing
 
 # The elements of a full run, per stage (the element, its role, one per enterprise/expert).
 ELEMENTS = {
@@ -76,8 +79,9 @@ def process_version(system, version: int = 1) -> int:
     return found
 
 
-def seed(system, applications: list[Seeded], chunk: int = 2000) -> list[str]:
-    """Insert the instances and their task rows; returns the instance ids in order."""
+def seed(system, applications: list[Seeded], chunk: int = 2000, facts: bool = True) -> list[str]:
+    """Insert the instances and their task rows, and (`facts`) their report facts; returns
+    the instance ids in order."""
     versions = {}
     ids, instances, tasks = [], [], []
     for number, application in enumerate(applications, start=1):
@@ -92,6 +96,8 @@ def seed(system, applications: list[Seeded], chunk: int = 2000) -> list[str]:
             connection.execute(insert(Instance.__table__), instances[start : start + chunk])
         for start in range(0, len(tasks), chunk * 10):
             connection.execute(insert(HumanTask.__table__), tasks[start : start + chunk * 10])
+    if facts:
+        fill_missing(system.engine)
     return ids
 
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 
-from engine import replay as replay_module
 from engine.errors import InvalidData, NotFound
 from engine.models import (
     AuditEvent,
@@ -24,13 +23,6 @@ from engine.replay import replay, segments
 from tasks.admin import AdminService
 
 from .driver import ENTERPRISES, SHANGHAI
-
-
-@pytest.fixture(autouse=True)
-def check_fast_task_lookups(monkeypatch):
-    """Every task lookup the replay answers from its own index is held against
-    SpiffWorkflow's own walk of the tree."""
-    monkeypatch.setattr(replay_module, "CHECK_FAST_TASKS", True)
 
 
 class Recorder:

@@ -102,13 +102,13 @@ def test_an_escape_at_run_time_fails_the_step_and_leaves_the_instance_as_it_was(
 
     _deploy_with_condition(driver.system, "len(&quot;a&quot; * 10**9) == 0")
     driver.start()
-    before = (driver.instance().state, driver.event_count())
+    before = (driver.stored_state(), driver.event_count())
     with pytest.raises(ProcessError) as error:
         driver.complete("review_application")
     assert "too" in error.value.message or "exceed" in error.value.message
     # The step rolled back; the instance waits for staff as failed, with one incident event.
     instance = driver.instance()
-    assert (instance.state, driver.event_count()) == (before[0], before[1] + 1)
+    assert (driver.stored_state(), driver.event_count()) == (before[0], before[1] + 1)
     assert instance.status == "failed" and driver.events()[-1].type == "incident"
     assert driver.open_elements() == ["review_application"]
 

@@ -1,12 +1,21 @@
 """A step stores only the tasks that changed (the JSON of finished tasks is kept from the
-step that finished them); what it stores is still exactly the workflow the engine had."""
+step that finished them, and long runs of them are frozen into segments); what it stores
+is still exactly the workflow the engine had."""
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from engine import runtime
-from engine.spiff import SERIALIZER, state_from_json, state_to_json, state_to_json_incremental
+from engine import runtime, state_store
+from engine.models import HumanTask, Instance, StateSegment
+from engine.spiff import SERIALIZER, WRITERS, state_to_json
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from run import LOOP_BPMN  # noqa: E402
 
 
 @pytest.fixture
@@ -19,10 +28,11 @@ def checked_steps(monkeypatch):
     def checked(self, uow, instance, workflow, *args, **kwargs):
         fired = step(self, uow, instance, workflow, *args, **kwargs)
         in_memory = SERIALIZER.to_dict(workflow)  # not state_to_json: it resets the writer
-        assert json.loads(instance.state) == in_memory
+        uow.session.flush()  # the segments this step froze, for the read below
+        assert state_store.stored_state(uow.session, instance) == in_memory
         version = uow.session.get(runtime.ProcessVersion, instance.process_version_id)
         spec, subprocess_specs = self._specs_for(version)
-        reloaded = state_from_json(instance.state, spec, subprocess_specs, self.script_engine)
+        reloaded = state_store.load(uow.session, instance, spec, subprocess_specs, None)
         assert SERIALIZER.to_dict(reloaded) == in_memory
         steps.append(instance.id)
         return fired
@@ -59,12 +69,54 @@ def test_the_plain_serialisation_starts_the_incremental_one_afresh(driver):
     engine = driver.system.engine
     with engine.unit_of_work() as uow:
         workflow = engine.workflow(uow, engine.lock(uow, driver.instance_id))
-        first = state_to_json_incremental(workflow)
+        first = stored(workflow)
         for task in workflow.get_tasks():  # changed behind the engine's back …
             task.data["changed"] = True
         assert json.loads(state_to_json(workflow)) != json.loads(first)
         # … and after a plain serialisation the incremental one sees it too
-        assert json.loads(state_to_json_incremental(workflow)) == json.loads(
-            state_to_json(workflow)
-        )
+        assert json.loads(stored(workflow)) == json.loads(state_to_json(workflow))
         uow.workflows.clear()  # read only
+
+
+def test_a_long_loop_stores_its_history_once_in_segments(system, checked_steps, monkeypatch):
+    """Round after round the instance row holds only what is still open; the finished
+    rounds go to segments, written once; a fresh read puts them back in place."""
+    monkeypatch.setattr(state_store, "SEGMENT_BYTES", 8192)  # more segments in fewer rounds
+    engine = system.engine
+    with engine.unit_of_work() as uow:
+        engine.deploy(uow, {"bench_loop.bpmn": LOOP_BPMN}, "tester")
+        instance_id = engine.start(uow, "bench_loop", {}, "tester").id
+    row_sizes = []
+    for round_ in range(120):
+        if round_ == 60:
+            engine.cache.drop(instance_id)  # the next step reads the segments back
+        with engine.unit_of_work() as uow:
+            instance = engine.lock(uow, instance_id)
+            task = uow.session.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == instance_id, HumanTask.state == "open"
+                )
+            ).one()
+            engine.complete(uow, instance, task.id, {"again": round_ < 119}, "tester")
+            row_sizes.append(len(instance.state))
+    with engine.unit_of_work(read_only=True) as uow:
+        instance = uow.session.get(Instance, instance_id)
+        assert instance.status == "archived"
+        whole = state_store.stored_state(uow.session, instance)
+        segments = uow.session.scalars(
+            select(StateSegment).where(StateSegment.instance_id == instance_id)
+        ).all()
+    assert len(checked_steps) == 121
+    assert len(whole["tasks"]) > 240  # two tasks a round at least, all of them there
+    assert len(segments) >= 3
+    assert sum(s["tasks"] for s in json.loads(instance.state)["segments"]) > 200
+    # The row stays about one segment long while the history grows past three.
+    assert max(row_sizes) < 2 * state_store.SEGMENT_BYTES
+    assert sum(len(s.text) for s in segments) > 3 * state_store.SEGMENT_BYTES
+
+
+def stored(workflow) -> str:
+    """What a step would store now, by the workflow's own writer (no segment due yet)."""
+    text, frozen = WRITERS.setdefault(workflow, state_store.StateWriter()).write(workflow)
+    assert frozen == []
+    return text

@@ -9,7 +9,12 @@ from .driver import APPLICATION
 
 def _snapshot(driver):
     instance = driver.instance()
-    return instance.lock_version, instance.state, driver.event_count(), driver.open_elements()
+    return (
+        instance.lock_version,
+        driver.stored_state(),
+        driver.event_count(),
+        driver.open_elements(),
+    )
 
 
 @pytest.mark.parametrize(

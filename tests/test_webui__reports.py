@@ -1,19 +1,20 @@
 """The reports page (issue 11): figures on the page equal figures worked out by hand from a
 handful of seeded applications; the CSV holds what the table shows; the filters narrow the
 figures; only the center head, the division head and auditors see it; and with 10,000
-archived applications the page stays under 500 ms (SQLite)."""
+archived applications the page stays under 500 ms (SQLite), the first one of a web process
+too."""
 
 import csv
+import gc
 import io
 import time
 from datetime import datetime
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import update
 
-from engine.models import Instance
 from webui.app import create_app
+from webui.composition import build
 
 from .driver import SHANGHAI
 from .reports_seed import Seeded, seed, synthetic
@@ -351,44 +352,64 @@ def test_signed_out_people_are_sent_to_sign_in(app):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+def test_instances_without_facts_are_counted_on_the_first_page(app, system, clock):
+    """As in a database upgraded from before the report facts: the page fills them."""
+    clock.set(NOW)
+    seed(system, [A, B, C, D, E, F], facts=False)
+    head = signed_in_client(app, system, "head", ["center_head"])
+    assert page_tables(head) == EXPECTED
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_ten_thousand_archived_applications_keep_the_page_under_500_ms(app, system, clock):
+def test_ten_thousand_archived_applications_keep_the_page_under_500_ms(system, clock, driver):
     clock.set(NOW)
     started = time.perf_counter()
-    ids = seed(system, synthetic(10_000, NOW))
+    seed(system, synthetic(10_000, NOW))
     seeded_in = time.perf_counter() - started
-    client = signed_in_client(app, system, "head", ["center_head"])
+    # A web process started on the seeded database: its own engine, app and reports.
+    fresh = build(system.db.url, clock=clock)
+    try:
+        client = signed_in_client(
+            create_app(fresh, {"SECRET_KEY": "test-secret"}), fresh, "head", ["center_head"]
+        )
 
-    def page() -> float:
-        started = time.perf_counter()
-        response = client.get("/reports")
-        elapsed = time.perf_counter() - started
-        assert response.status_code == 200
-        assert Tables(response.get_data(as_text=True)).tables["decisions"][-1][1] == "10000"
-        return elapsed
+        def page() -> tuple[float, list]:
+            """How long the page took, and its decisions' totals."""
+            started = time.perf_counter()
+            response = client.get("/reports")
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200
+            return elapsed, Tables(response.get_data(as_text=True)).tables["decisions"][-1]
 
-    first = page()  # reads every application: once per process
-    changed = []
-    for instance_id in ids[:3]:  # an application moved on: it alone is read again
-        with system.engine.db.engine.begin() as connection:
-            connection.execute(
-                update(Instance)
-                .where(Instance.id == instance_id)
-                .values(lock_version=Instance.lock_version + 1)
-            )
-        changed.append(page())
-    unchanged = page()
-    charts = []
-    for key in ("applications_by_region", "decisions", "stage_times", "budgets"):
-        started = time.perf_counter()
-        assert client.get(f"/reports/{key}.svg").status_code == 200
-        charts.append(time.perf_counter() - started)
+        # What earlier tests left on this process's heap is not the page's: collect it and
+        # set it aside (a web process has no such heap), so that no collection in the middle
+        # of a timed page walks it.
+        gc.collect()
+        gc.freeze()
+        cold, totals = page()  # the first page of the process
+        assert totals[1] == "10000"
+        warm, _ = page()
+        accepted = int(totals[2])
+        driver.start()  # steps (of another process's engine) write the facts it reads
+        started_one, totals = page()
+        assert totals[1:3] == ["10001", str(accepted)]
+        driver.complete("review_application")
+        reviewed_one, totals = page()
+        assert totals[1:3] == ["10001", str(accepted + 1)]
+        charts = []
+        for key in ("applications_by_region", "decisions", "stage_times", "budgets"):
+            started = time.perf_counter()
+            assert client.get(f"/reports/{key}.svg").status_code == 200
+            charts.append(time.perf_counter() - started)
+    finally:
+        gc.unfreeze()
+        fresh.db.dispose()
     print(
-        f"\nreports, 10,000 applications (SQLite): seeded in {seeded_in:.1f} s; page: first "
-        f"{first * 1000:.0f} ms, after one application changed "
-        + ", ".join(f"{t * 1000:.0f}" for t in changed)
-        + f" ms, unchanged {unchanged * 1000:.0f} ms; charts "
+        f"\nreports, 10,000 applications (SQLite): seeded in {seeded_in:.1f} s; page: cold "
+        f"{cold * 1000:.0f} ms, warm {warm * 1000:.0f} ms, after an application started "
+        f"{started_one * 1000:.0f} ms and was reviewed {reviewed_one * 1000:.0f} ms; charts "
         + ", ".join(f"{t * 1000:.0f}" for t in charts)
         + " ms"
     )
-    assert min(changed) < 0.5 and unchanged < 0.5
+    assert cold < 0.5 and warm < 0.5
+    assert started_one < 0.5 and reviewed_one < 0.5

@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="gunicorn with N web processes and one timer worker (default: one process)",
     )
-    serve.add_argument("--threads", type=int, help="threads per web process (default 8, or 4)")
+    serve.add_argument(
+        "--threads", type=int, help="threads per web process (default 8; with --workers, 1)"
+    )
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="the timer scheduler alone")
@@ -185,7 +187,7 @@ def _serve(args) -> int:
             port=args.port,
             demo=args.demo,
             workers=args.workers,
-            threads=args.threads or 4,
+            threads=args.threads or 1,
         )
     from .server import serve  # Flask is needed only here
 

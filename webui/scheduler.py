@@ -10,6 +10,10 @@ On SQLite one scheduler sweeps at a time: it holds the lease `timer-scheduler`
 (engine/leases.py), renewed at every sweep; the others stand by and take over when it
 lapses.
 
+While it waits, a scheduler that sweeps reads the workflows of the instances whose timers
+fall due within PREFETCH_AHEAD (engine/prefetch.py), so that at due time their steps are
+all that is left to do.
+
 Each scheduler beats a heartbeat at every sweep; /healthz reports it `stale` when the last
 beat is older than STALE_AFTER.
 """
@@ -24,7 +28,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
-from engine import leases
+from engine import leases, prefetch
 from engine.models import Timer
 
 log = logging.getLogger("dingdan.scheduler")
@@ -32,6 +36,7 @@ RECHECK_SECONDS = 1
 STALE_AFTER = 60  # seconds without a sweep: the scheduler is stuck or gone
 LEASE = "timer-scheduler"
 LEASE_TTL = timedelta(seconds=15)
+PREFETCH_AHEAD = timedelta(seconds=60)
 
 
 class Heartbeat:
@@ -82,14 +87,16 @@ class TimerScheduler:
         fired = self.sweep()  # what fell due while the service was down
         if fired:
             log.info("fired %d timers that fell due while the service was down", fired)
-        self.scheduler.add_job(
-            self.sweep,
-            "interval",
-            seconds=RECHECK_SECONDS,
-            id="recheck",
-            max_instances=1,
-            coalesce=True,
-        )
+        # The read ahead is a job of its own: a long one must not hold back the re-checks.
+        for job, name in ((self.sweep, "recheck"), (self.prefetch, "prefetch")):
+            self.scheduler.add_job(
+                job,
+                "interval",
+                seconds=RECHECK_SECONDS,
+                id=name,
+                max_instances=1,
+                coalesce=True,
+            )
         self.scheduler.start()
         self.engine.timer_listeners.append(self.wake_at)
         self._wake_at_next_due()
@@ -99,15 +106,35 @@ class TimerScheduler:
         try:
             if self.exclusive and not self._hold_lease():
                 return 0
+            began = time.monotonic()
             fired = self.engine.fire_due()
+            if fired:
+                log.info("fired %d timers in %.1f s", fired, time.monotonic() - began)
+            if self.scheduler.running:
+                # Also the timers other processes created: found by a re-check within a
+                # second, they are then fired at their due time, not up to a second after.
+                self._wake_at_next_due()
         except Exception:  # keep the scheduler alive; the next sweep retries
             log.exception("timer sweep failed")
             return 0
         finally:
             self.heartbeat.beat()
-        if fired and self.scheduler.running:
-            self._wake_at_next_due()
         return fired
+
+    def prefetch(self) -> int:
+        """Read ahead the workflows of the timers due soon (only where this one sweeps)."""
+        if not self.sweeping or self.stopping:
+            return 0
+        try:
+            began = time.monotonic()
+            until = self.engine.clock.now() + PREFETCH_AHEAD
+            read = prefetch.prefetch(self.engine, until, stopping=lambda: self.stopping)
+            if read:
+                log.info("read ahead %d workflows in %.1f s", read, time.monotonic() - began)
+            return read
+        except Exception:  # a read ahead that failed only costs the sweep its time
+            log.warning("reading ahead the workflows of due timers failed", exc_info=True)
+            return 0
 
     def status(self) -> str:
         """For /healthz: `alive` while sweeps (or, standing by, lease checks) keep coming."""
@@ -132,13 +159,12 @@ class TimerScheduler:
         self.scheduler.add_job(self._wake, "date", run_date=when, id="wake", replace_existing=True)
 
     def _wake(self) -> None:
-        self.sweep()
-        self._wake_at_next_due()
+        self.sweep()  # which sets the next wake
 
     def _wake_at_next_due(self) -> None:
         # Timers already due are the re-check's: one that cannot fire now (its instance is
         # suspended, failed, or another scheduler's) must not wake us again at once, forever.
-        with self.engine.unit_of_work() as uow:
+        with self.engine.unit_of_work(read_only=True) as uow:
             due = uow.session.scalar(
                 select(func.min(Timer.due_at)).where(
                     Timer.state == "waiting", Timer.due_at > uow.now

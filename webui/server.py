@@ -6,7 +6,11 @@
   each) and starts one timer worker (`dingdan worker`) as a child of its own, so the
   scheduler runs once, never in a web worker; the master replaces whichever of them dies.
   The web workers and the timer worker share PROMETHEUS_MULTIPROC_DIR (metrics added up) and
-  the timer worker's heartbeat file (/healthz).
+  the timer worker's heartbeat file (/healthz). One thread per worker by default: a process
+  runs one Python thread at a time, and a thread back from the database would wait for the
+  interpreter behind the others while holding its transaction's locks (the instance's, the
+  file-number counter's, SQLite's write lock), so every other writer waits too. More
+  workers, not threads, serve more at once.
 - `dingdan worker`: the timer scheduler alone; run any number, on any machine.
 
 Every command brings the schema up to date first (migrations; safe when several start at
@@ -54,7 +58,7 @@ def serve(system, host="127.0.0.1", port=5000, demo=False, threads=8) -> int:
 
 
 def serve_workers(
-    system, database=None, host="127.0.0.1", port=5000, demo=False, workers=2, threads=4
+    system, database=None, host="127.0.0.1", port=5000, demo=False, workers=2, threads=1
 ) -> int:
     """gunicorn with `workers` web workers and one timer worker (see the module's doc)."""
     _configure_logging()

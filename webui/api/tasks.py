@@ -52,5 +52,5 @@ def unclaim_task(task_id):
 @bp.post("/tasks/<task_id>/complete")
 def complete_task(task_id):
     body = json_body({"data"})
-    instance = system().tasks.complete(actor(), task_id, body.get("data", {}))
-    return jsonify(out.instance(system().records.instance(actor(), instance.id)))
+    detail = system().tasks.complete_and_show(actor(), task_id, body.get("data", {}))
+    return jsonify(out.instance(detail))

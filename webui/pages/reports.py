@@ -109,7 +109,7 @@ TOTAL = N_("合计")
 
 
 def reports() -> Reports:
-    """One per app: it keeps what it worked out of each ended application."""
+    """One per app: it keeps its latest reports, and fills missing facts once."""
     found = current_app.extensions.get("dingdan_reports")
     if found is None:
         found = current_app.extensions["dingdan_reports"] = Reports(system().engine)

@@ -244,15 +244,7 @@
       number.value = target;
     }
     var ticket = ++asked;
-    fetch(replaySrc + "?seq=" + target, {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" }
-    }).then(function (response) {
-      if (!response.ok) {
-        throw new Error("HTTP " + response.status);
-      }
-      return response.json();
-    }).then(function (data) {
+    window.DingdanMarkers.getJson(replaySrc + "?seq=" + target).then(function (data) {
       if (ticket !== asked) {
         return;
       }
@@ -325,15 +317,7 @@
     go(seq);
     return;
   }
-  fetch(diagramSrc, {
-    credentials: "same-origin",
-    headers: { Accept: "application/json" }
-  }).then(function (response) {
-    if (!response.ok) {
-      throw new Error("HTTP " + response.status);
-    }
-    return response.json();
-  }).then(function (data) {
+  window.DingdanMarkers.getJson(diagramSrc).then(function (data) {
     data.diagrams.forEach(function (diagram) {
       xml[diagram.key] = diagram.xml;
     });

@@ -64,15 +64,7 @@
     });
   });
 
-  fetch(box.getAttribute("data-diagram-src"), {
-    credentials: "same-origin",
-    headers: { Accept: "application/json" }
-  }).then(function (response) {
-    if (!response.ok) {
-      throw new Error("HTTP " + response.status);
-    }
-    return response.json();
-  }).then(function (data) {
+  window.DingdanMarkers.getJson(box.getAttribute("data-diagram-src")).then(function (data) {
     data.diagrams.forEach(function (diagram) {
       diagrams[diagram.key] = diagram;
     });

@@ -1,7 +1,9 @@
 /* Marks a bpmn-js diagram as an instance stood: a dd-completed / dd-active / dd-overdue
    marker on each element named in `diagram`, and a ×n badge on a multi-instance task with
    two rows or more. Shared by the instance page (diagram.js) and the auditor's step
-   control (audit.js). Returns the [element id, marker] pairs it added, to take off again. */
+   control (audit.js). Returns the [element id, marker] pairs it added, to take off again.
+   Also `getJson(url)`: the page's own JSON (its session's cookie), failing on an HTTP
+   error, as both pages read their diagrams and steps. */
 (function () {
   "use strict";
 
@@ -45,5 +47,17 @@
     return added;
   }
 
-  window.DingdanMarkers = { STATES: STATES, mark: mark };
+  function getJson(url) {
+    return fetch(url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" }
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  window.DingdanMarkers = { STATES: STATES, mark: mark, getJson: getJson };
 })();

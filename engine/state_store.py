@@ -1,0 +1,237 @@
+"""How an instance's workflow state is stored, step after step, and read back.
+
+The state is SpiffWorkflow's serialisation without the specs (engine/spiff.py). A step
+serialises only the tasks that can have changed: a finished task under a finished parent
+never changes again (and no task goes back from finished: the engine resets none), so its
+JSON is kept from the step that finished it. Each task table lists its tasks in the order
+they were created, so the run of finished tasks at its front only grows; once that run
+adds up to SEGMENT_BYTES it is frozen into a row of its own (`StateSegment`), and the
+instance row keeps the rest and the list of its segments. A step thus writes what its
+unfinished tasks cost, not what the history does (a loop's 500th round costs its 10th);
+reading puts the segments back in front of their tables.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from itertools import islice
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from .errors import ProcessError
+from .models import Instance, StateSegment
+from .spiff import SERIALIZER, WRITERS, state_from_dict
+
+SEGMENT_BYTES = 32_768
+TOP = ""  # the key of the top workflow's table; a called process's is its call's task id
+
+# Tasks in these states never change again once their parent is in one too (an unfinished
+# parent — a multi-instance task collecting its instances' results — changes its data, and
+# a task's JSON stores its data as a difference from its parent's). ERROR is not final: a
+# failed task is fixed and run again.
+_FINAL = TaskState.COMPLETED | TaskState.CANCELLED
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
+# -- the database side --------------------------------------------------------------------
+
+
+def save(session, instance: Instance, workflow) -> None:
+    """Store the workflow's state on the instance (and any segment it froze)."""
+    writer = WRITERS.get(workflow)
+    if writer is None:
+        writer = WRITERS[workflow] = StateWriter()
+    instance.state, frozen = writer.write(workflow)
+    for segment_id, text in frozen:
+        session.add(StateSegment(id=segment_id, instance_id=instance.id, text=text))
+
+
+def load(session, instance: Instance, spec, subprocess_specs, script_engine):
+    """The instance's workflow as it was stored."""
+    dct, listed = _assembled(session, instance)
+    workflow = state_from_dict(dct, spec, subprocess_specs, script_engine)
+    WRITERS[workflow] = StateWriter(listed)
+    return workflow
+
+
+def stored_state(session, instance: Instance) -> dict:
+    """The whole state as `state_to_json` writes it, segments put back in place."""
+    return _assembled(session, instance)[0]
+
+
+def _assembled(session, instance: Instance) -> tuple[dict, list]:
+    dct = json.loads(instance.state)
+    listed = dct.pop("segments", [])
+    if not listed:
+        return dct, []
+    ids = [s["id"] for s in listed]
+    query = select(StateSegment.id, StateSegment.text).where(StateSegment.id.in_(ids))
+    texts = {segment_id: text for segment_id, text in session.execute(query)}
+    missing = [i for i in ids if i not in texts]
+    if missing:
+        raise ProcessError(f"instance {instance.id}: stored state segment {missing[0]} is missing")
+    tables: dict[str, dict] = {}
+    for segment in listed:
+        tables.setdefault(segment["workflow"], {}).update(json.loads(texts[segment["id"]]))
+    for key, front in tables.items():
+        holder = dct if key == TOP else dct["subprocesses"][key]
+        holder["tasks"] = {**front, **holder["tasks"]}
+    return dct, listed
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+class _FrontLost(Exception):
+    """A task of a stored segment is no longer where it was (never expected)."""
+
+
+@dataclass
+class _Front:
+    """The finished tasks at the front of one task table."""
+
+    table: dict  # the table this describes
+    kept: int = 0  # how many tasks
+    last: object = None  # the id of the last of them
+    stored: int = 0  # how many of them are in segments
+    loose: list = field(default_factory=list)  # the JSON of the others, '"id":{…}'
+    loose_bytes: int = 0
+
+
+class StateWriter:
+    """Serialises one workflow step after step; the text, with its segments put back,
+    equals `state_to_json` (as JSON)."""
+
+    def __init__(self, segments=()):
+        self.segments = [dict(s) for s in segments]  # {"id", "workflow", "tasks"}, in order
+        # task id -> ((state, last change, children), JSON of the task): finished tasks
+        # not yet in a front
+        self.fragments: dict = {}
+        self.fronts: dict[str, _Front] = {}
+        self.frozen: list[tuple[str, str]] = []  # segments made by the current write
+
+    def write(self, workflow) -> tuple[str, list[tuple[str, str]]]:
+        """The state's text and the segments (id, text) this write froze."""
+        self.frozen = []
+        try:
+            text = self._write(workflow)
+        except _FrontLost:
+            self.segments, self.fronts, self.frozen = [], {}, []
+            text = self._write(workflow)
+        return text, self.frozen
+
+    def _write(self, workflow) -> str:
+        registry = SERIALIZER.registry
+        head = {
+            **self._workflow_fields(workflow),
+            "subprocesses": None,
+            "bpmn_events": registry.convert(workflow.bpmn_events),
+            "typename": registry.typenames[type(workflow)],
+        }
+        parts = []
+        for key, value in head.items():
+            if key == "tasks":
+                text = self._tasks(workflow, TOP)
+            elif key == "subprocesses":
+                text = self._subprocesses(workflow)
+            else:
+                text = _ENCODE(value)
+            parts.append(f"{_ENCODE(key)}:{text}")
+        if self.segments:
+            parts.append(f'"segments":{_ENCODE(self.segments)}')
+        return "{" + ",".join(parts) + "}"
+
+    def _subprocesses(self, workflow) -> str:
+        registry = SERIALIZER.registry
+        parts = []
+        for task_id, sub in workflow.subprocesses.items():
+            fields = {
+                **self._workflow_fields(sub),
+                "parent_task_id": str(sub.parent_task_id),
+                "spec": sub.spec.name,
+                "typename": registry.typenames[type(sub)],
+            }
+            body = ",".join(
+                f"{_ENCODE(k)}:{self._tasks(sub, str(task_id)) if k == 'tasks' else _ENCODE(v)}"
+                for k, v in fields.items()
+            )
+            parts.append(f'"{task_id}":{{{body}}}')
+        return "{" + ",".join(parts) + "}"
+
+    @staticmethod
+    def _workflow_fields(wf) -> dict:
+        registry = SERIALIZER.registry
+        return {
+            "data": registry.convert(registry.clean(wf.data)),
+            "correlations": wf.correlations,
+            "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
+            "success": wf.success,
+            "completed": wf.completed,
+            "tasks": None,
+            "root": str(wf.task_tree.id),
+        }
+
+    def _tasks(self, wf, key: str) -> str:
+        convert = SERIALIZER.registry.convert
+        fragments = self.fragments
+        tasks = wf.tasks
+        front = self._front(tasks, key)
+        parts = []
+        growing = True
+        for task_id, task in islice(tasks.items(), front.kept, None):
+            state_key = (task._state, task.last_state_change, tuple(task._children))
+            known = fragments.get(task_id)
+            if known is not None and known[0] == state_key:
+                text = known[1]
+            else:
+                text = _ENCODE(convert(task))
+                parent = tasks.get(task._parent) if task._parent is not None else None
+                if task._state & _FINAL and (parent is None or parent._state & _FINAL):
+                    fragments[task_id] = known = (state_key, text)
+            part = f'"{task_id}":{text}'
+            if growing and known is not None and known[0] == state_key:
+                # finished for good, as is every task before it: the front grows
+                front.kept, front.last = front.kept + 1, task_id
+                front.loose.append(part)
+                front.loose_bytes += len(part)
+                del fragments[task_id]
+            else:
+                growing = False
+                parts.append(part)
+        if front.loose_bytes >= SEGMENT_BYTES:
+            self._freeze(front, key)
+        return "{" + ",".join(front.loose + parts) + "}"
+
+    def _front(self, tasks, key: str) -> _Front:
+        stored = sum(s["tasks"] for s in self.segments if s["workflow"] == key)
+        front = self.fronts.get(key)
+        if front is not None and front.table is tasks and _still_at(tasks, front):
+            if front.stored != stored:
+                raise _FrontLost
+            return front
+        if front is not None and stored:
+            raise _FrontLost  # a task of the front moved: its segments no longer fit
+        front = _Front(tasks)
+        if stored:
+            # Just read back: the segments are the front (finished when they were frozen,
+            # finished still), so their tasks need no second look.
+            front.kept = front.stored = stored
+            front.last = next(islice(tasks, stored - 1, None), None)
+            if front.last is None:
+                raise _FrontLost
+        self.fronts[key] = front
+        return front
+
+    def _freeze(self, front: _Front, key: str) -> None:
+        segment_id = str(uuid.uuid4())
+        self.segments.append({"id": segment_id, "workflow": key, "tasks": len(front.loose)})
+        self.frozen.append((segment_id, "{" + ",".join(front.loose) + "}"))
+        front.stored += len(front.loose)
+        front.loose, front.loose_bytes = [], 0
+
+
+def _still_at(tasks, front: _Front) -> bool:
+    """A removed task (SpiffWorkflow drops predicted ones, never finished ones) would shift
+    the front: then its last task is no longer where it was."""
+    return front.kept == 0 or next(islice(tasks, front.kept - 1, None), None) == front.last

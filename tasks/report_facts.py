@@ -1,0 +1,294 @@
+"""Report facts: what the figures need of each order_service application, one
+`report_facts` row per instance (engine/models.py ReportFacts), so that the reports page
+aggregates these rows instead of reading every application's data and task rows.
+
+A row is written in the transaction of every step that changes its instance (`record_step`,
+an engine step listener, registered in webui/composition.py). Only steps change what the
+figures read — the instance's data, file number and task rows; suspending an instance or
+recording its incident does not. Instances started before the table existed (a database
+upgraded from revision 0004) have no row until `fill_missing`, which the reports call before
+their first read.
+
+Either way a row is worked out from the stored rows alone, by the same queries: the data
+keys the figures need (extracted by the database), the review task, and the time of each
+stage (from its first task opening to its last one completed).
+"""
+
+import functools
+import json
+from datetime import UTC
+
+from sqlalchemy import bindparam, case, exists, func, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.calendar import SHANGHAI
+from engine.models import HumanTask, Instance, ReportFacts
+
+from .report_figures import CATEGORIES, SCORES, STAGES, UNKNOWN
+
+PROCESS = "order_service"
+REVIEW = "review_application"
+BATCH = 500  # instances filled per transaction
+# The instance data each figure needs, in this order (JSON paths under `data`).
+_PATHS = (
+    ("application", "region"),
+    ("application", "unit_name"),
+    ("application", "topics"),
+    ("review_application", "decision"),
+    ("select_experts", "experts"),
+    ("evaluate_service",),
+    ("follow_up_visit",),
+    ("arrange_extended_service",),
+    ("prepare_budget",),
+)
+_REPLACED = [
+    c.name for c in ReportFacts.__table__.columns if c.name not in ("instance_id", "revision")
+]
+# Upserts: a step's row replaces what was there; a fill never overwrites a step's row.
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def record_step(session, instance: Instance) -> None:
+    """The engine's step listener: the instance's row as the step leaves it."""
+    if instance.process_key != PROCESS:
+        return
+    session.flush()  # the queries below read the step's rows: its one flush, done here
+    queries = _one_instance(session.get_bind().dialect.name == "sqlite")
+    _write(session, _facts(session, queries, {"instance_id": instance.id}), replace=True)
+
+
+def fill_missing(engine) -> int:
+    """Write the rows of order_service instances that have none; how many were written. A
+    transaction per BATCH; on PostgreSQL instances a step holds are skipped (the step
+    writes their row)."""
+    with engine.db.session(read_only=True) as session:
+        # Rows are only ever added, for order_service instances, which are never deleted:
+        # as many rows as instances means none is missing (two index counts, no join).
+        instances = session.scalar(
+            select(func.count()).select_from(Instance).where(Instance.process_key == PROCESS)
+        )
+        if session.scalar(select(func.count()).select_from(ReportFacts)) >= instances:
+            return 0
+    filled = 0
+    while True:
+        with engine.unit_of_work() as uow:
+            query = _missing().limit(BATCH)
+            if not engine.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
+                query = query.with_for_update(of=Instance, skip_locked=True)
+            ids = list(uow.session.scalars(query))
+            if not ids:
+                return filled
+            rows = _facts(uow.session, _many(engine.db.is_sqlite), {"ids": ids})
+            _write(uow.session, rows, replace=False)
+            filled += len(rows)
+
+
+def city(region) -> str:
+    """The city of a region as applicants write it: "石家庄市 长安区" → "石家庄市"."""
+    words = str(region or "").split()
+    if not words:
+        return UNKNOWN
+    head = words[0]
+    cut = head.find("市")
+    return head[: cut + 1] if cut > 0 else head
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _missing():
+    return select(Instance.id).where(
+        Instance.process_key == PROCESS,
+        ~exists().where(ReportFacts.instance_id == Instance.id),
+    )
+
+
+def _write(session, rows: list[dict], replace: bool) -> None:
+    if rows:
+        session.execute(_upsert(session.get_bind().dialect.name, replace), rows)
+
+
+@functools.cache
+def _upsert(dialect: str, replace: bool):
+    table = ReportFacts.__table__  # Core: an executemany, without the ORM's bulk machinery
+    statement = _INSERTS[dialect](table)
+    if not replace:
+        return statement.on_conflict_do_nothing(index_elements=[table.c.instance_id])
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.instance_id],
+        set_={
+            **{name: statement.excluded[name] for name in _REPLACED},
+            "revision": table.c.revision + 1,
+        },
+    )
+
+
+# -- reading the stored rows --------------------------------------------------------------
+
+
+def _facts(session, queries, params=None) -> list[dict]:
+    """The report_facts rows of the instances `queries` read, from their stored rows."""
+    instances, reviews, stages = queries
+    found = {}
+    for id_, version, file_number, started_at, extracted in session.execute(instances, params):
+        found[id_] = _row(id_, version, file_number, started_at, extracted)
+    for instance_id, state, *times in session.execute(reviews, params):
+        if state not in ("open", "completed"):
+            continue
+        found[instance_id]["review_state"] = state
+        for key, value in zip(("created", "due", "completed"), times, strict=True):
+            found[instance_id][f"review_{key}_at"] = value.astimezone(UTC) if value else None
+    for instance_id, *seconds in session.execute(stages, params):
+        for stage, value in zip(STAGES, seconds, strict=True):
+            found[instance_id][f"{stage}_seconds"] = float(value) if value is not None else None
+    return list(found.values())
+
+
+@functools.cache
+def _one_instance(is_sqlite: bool):
+    """The queries of one instance, `:instance_id`: built once, as every step runs them."""
+    return _queries(lambda column: column == bindparam("instance_id"), is_sqlite)
+
+
+@functools.cache
+def _many(is_sqlite: bool):
+    """The queries of the instances `:ids` (a list)."""
+    return _queries(lambda column: column.in_(bindparam("ids", expanding=True)), is_sqlite)
+
+
+def _queries(chosen, is_sqlite: bool):
+    """What a row is made of, for the instances `chosen(id column)` picks: their data,
+    their review task (more than one: the latest counts), their stages' times. The task
+    queries pick by tasks.instance_id, so that they read the chosen instances' tasks only."""
+    instances = select(
+        Instance.id,
+        Instance.version,
+        Instance.file_number,
+        Instance.started_at,
+        _extract(is_sqlite),
+    ).where(chosen(Instance.id))
+    reviews = (
+        select(
+            HumanTask.instance_id,
+            HumanTask.state,
+            HumanTask.created_at,
+            HumanTask.due_at,
+            HumanTask.completed_at,
+        )
+        .where(chosen(HumanTask.instance_id), HumanTask.element == REVIEW)
+        .order_by(HumanTask.created_at)
+    )
+    return instances, reviews, _stage_query(chosen(HumanTask.instance_id), is_sqlite)
+
+
+def _extract(is_sqlite: bool):
+    """One expression giving a JSON array of the _PATHS values of a row's data."""
+    if is_sqlite:
+        paths = ", ".join("'$." + ".".join(path) + "'" for path in _PATHS)
+        return literal_column(f"json_extract(instances.data, {paths})")
+    parts = ", ".join("instances.data #> '{" + ",".join(path) + "}'" for path in _PATHS)
+    return literal_column(f"CAST(json_build_array({parts}) AS TEXT)")
+
+
+def _stage_query(condition, is_sqlite: bool):
+    """Per application, the seconds each stage took: from its first task opening to its
+    last completed. One group per instance (the instance_id index gives the order)."""
+    columns = []
+    for stage in STAGES:
+        first = func.min(case((HumanTask.stage == stage, HumanTask.created_at)))
+        last = func.max(case((HumanTask.stage == stage, HumanTask.completed_at)))
+        if is_sqlite:
+            columns.append((func.julianday(last) - func.julianday(first)) * 86400.0)
+        else:
+            columns.append(func.extract("epoch", last - first))
+    # SQLite: `+state` keeps it from the (state, role) index, which would need a sort.
+    completed = literal_column("+tasks.state" if is_sqlite else "tasks.state") == "completed"
+    return (
+        select(HumanTask.instance_id, *columns)
+        .where(condition, completed)
+        .group_by(HumanTask.instance_id)
+    )
+
+
+def _row(id_, version, file_number, started_at, extracted) -> dict:
+    values = json.loads(extracted) if extracted else [None] * len(_PATHS)
+    region, unit, topics, decision, experts, evaluations, follow_ups, extended, budget = values
+    row = {
+        "instance_id": id_,
+        "version": version,
+        "started_at": started_at,
+        "revision": 1,
+        "month": started_at.astimezone(SHANGHAI).strftime("%Y-%m"),
+        "region": city(region),
+        "unit": str(unit or UNKNOWN),
+        "file_number": file_number,
+        "decision": decision if isinstance(decision, str) else None,
+        "topics": list(dict.fromkeys(str(t) for t in topics)) if isinstance(topics, list) else [],
+        "experts": _names(experts),
+        "review_state": None,
+        "review_created_at": None,
+        "review_due_at": None,
+        "review_completed_at": None,
+        **{f"{stage}_seconds": None for stage in STAGES},
+    }
+    evaluations = _submissions(evaluations)
+    row["evaluations"] = len(evaluations)
+    for score in SCORES:
+        values = [_number(e.get(score)) for e in evaluations]
+        values = [value for value in values if value is not None]
+        row[score.replace("_score", "_sum")] = sum(values, 0.0)
+        row[score.replace("_score", "_count")] = len(values)
+    visits = [
+        (visit.get("method") if isinstance(visit.get("method"), str) else UNKNOWN, visit)
+        for visit in _submissions(follow_ups)
+    ]
+    row["visit_methods"] = [method for method, _ in visits]
+    row["needing_methods"] = [
+        method for method, visit in visits if visit.get("extended_service_needed") is True
+    ]
+    row["needing"] = len(row["needing_methods"])
+    row["agreed"], row["contract_price"] = False, 0.0
+    if isinstance(extended, dict):
+        row["agreed"] = _agreed(extended)
+        row["contract_price"] = _number(extended.get("contract_price")) or 0.0
+    amounts = dict.fromkeys(CATEGORIES)
+    total = None
+    if isinstance(budget, dict) and _number(budget.get("total")) is not None:
+        amounts = dict.fromkeys(CATEGORIES, 0.0)
+        for item in budget.get("items") or []:
+            if isinstance(item, dict) and _number(item.get("amount")) is not None:
+                category = item.get("category")
+                amounts[category if category in CATEGORIES else "other"] += item["amount"]
+        total = _number(budget["total"])
+    row.update({f"budget_{category}": amount for category, amount in amounts.items()})
+    row["budget_total"] = total
+    return row
+
+
+def _names(experts) -> list[str]:
+    if not isinstance(experts, list):
+        return []
+    names = (str(e.get("name") or "").strip() for e in experts if isinstance(e, dict))
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _submissions(items) -> list[dict]:
+    """The data of each per-enterprise submission ({"subject", "data"})."""
+    if not isinstance(items, list):
+        return []
+    return [i["data"] for i in items if isinstance(i, dict) and isinstance(i.get("data"), dict)]
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _agreed(extended: dict) -> bool:
+    price = _number(extended.get("contract_price"))
+    return bool(
+        (price is not None and price > 0)
+        or extended.get("signed_date")
+        or extended.get("agreement_file")
+    )

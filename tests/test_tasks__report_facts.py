@@ -1,0 +1,107 @@
+"""The reports' facts (tasks/report_facts.py): every step leaves its instance's row as the
+stored rows say it should be, in the step's own transaction; instances that have none — a
+database upgraded from before the facts existed — are filled once, on the first report."""
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+
+from engine.models import ReportFacts
+from tasks.report_facts import fill_missing
+from tasks.reports import Filters, Reports
+from tasks.roles import Actor
+from webui.composition import bpmn_files, build
+
+from .driver import SHANGHAI
+from .other_driver import OrderDriver
+from .reports_seed import seed
+from .test_webui__reports import A, B, C, D, E, F
+
+HEAD = Actor("head", frozenset({"center_head"}))
+
+
+def stored_facts(system, instance_id):
+    """The instance's row: its facts (every column but the revision), and its revision."""
+    with system.engine.db.session(read_only=True) as session:
+        row = session.get(ReportFacts, instance_id)
+        if row is None:
+            return None
+        columns = ReportFacts.__table__.columns.keys()
+        facts = {name: getattr(row, name) for name in columns if name != "revision"}
+        return facts, row.revision
+
+
+def refilled_facts(system, instance_id):
+    """The row a fill writes from the instance's stored rows as they are now."""
+    with system.engine.unit_of_work() as uow:
+        uow.session.execute(delete(ReportFacts).where(ReportFacts.instance_id == instance_id))
+    assert fill_missing(system.engine) == 1
+    return stored_facts(system, instance_id)[0]
+
+
+def test_every_step_keeps_its_instances_facts_as_its_stored_rows_give_them(driver, system):
+    driver.start()
+    facts, revision = stored_facts(system, driver.instance_id)
+    assert revision == 1
+    seen = [revision]
+
+    def check():
+        facts, revision = stored_facts(system, driver.instance_id)
+        assert revision > seen[-1], "the step wrote the row"
+        seen.append(revision)
+        assert facts == refilled_facts(system, driver.instance_id)
+        seen.append(1)  # the refill starts the row over
+
+    driver.complete("review_application")
+    check()
+    driver.run_to_activity()
+    check()
+    driver.run_from_activity_to_follow_up()  # timers: steps of the sweep
+    check()
+    driver.complete_all("follow_up_visit")
+    driver.complete("archive_file")
+    check()
+    report = Reports(system.engine).report(HEAD, Filters())
+    assert report.instances == 1
+    rows = {key: figure.rows for key, figure in report.figures.items()}
+    assert rows["decisions"][-1][:3] == ["total", 1, 1]
+    assert rows["applications_by_region"][0][1:] == [1, 1]  # 石家庄市
+    assert rows["budgets"][0][0] == "DD-2026-0001" and rows["budgets"][0][-1] == 3620.5
+    assert [row[0] for row in rows["scores_by_expert"]] == ["刘律师", "张教授"]
+    assert [row[0] for row in rows["stage_times"]] == [
+        "application", "survey", "preparation", "implementation", "follow_up", "archiving"
+    ]  # fmt: skip
+
+
+def test_other_processes_have_no_facts(system, clock):
+    order = OrderDriver(system, clock, "customer_order")
+    order.start()
+    order.complete(order.open_elements()[0])
+    with system.engine.db.session(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(ReportFacts)) == 0
+
+
+def test_instances_without_facts_are_filled_once_on_the_first_report(system, clock):
+    clock.set(datetime(2026, 11, 23, 11, 0, tzinfo=SHANGHAI))
+    seed(system, [A, B, C, D, E, F], facts=False)  # as a database upgraded from 0004
+    reports = Reports(system.engine)
+    assert reports.report(HEAD, Filters()).instances == 6
+    assert fill_missing(system.engine) == 0
+    with system.engine.db.session(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(ReportFacts)) == 6
+
+
+def test_a_database_upgraded_from_0004_counts_the_applications_it_had(database_url, clock):
+    system = build(database_url, clock=clock)
+    try:
+        system.db.upgrade("0004")
+        with system.engine.unit_of_work() as uow:
+            system.engine.deploy(uow, bpmn_files(system.processes_dir), "system")
+        clock.set(datetime(2026, 11, 23, 11, 0, tzinfo=SHANGHAI))
+        seed(system, [A, B, C, D, E, F], facts=False)
+        system.setup()  # the migrations to the latest: report_facts, empty
+        report = Reports(system.engine).report(HEAD, Filters())
+        assert report.instances == 6
+        assert report.figures["decisions"].rows[-1][:4] == ["total", 6, 4, 1]
+    finally:
+        system.db.dispose()
