@@ -27,6 +27,8 @@ from pathlib import Path
 from engine import audit
 from engine.calendar import SHANGHAI
 
+from .shapes import instance_summary, iso
+
 VERIFY_SCRIPT = Path(__file__).with_name("bundle_verify.py")
 FORMAT = "dingdan-archive/1"
 
@@ -68,20 +70,7 @@ class BundleSource:
 def build(source: BundleSource) -> bytes:
     entries: dict[str, bytes] = {}
     instance = source.instance
-    entries["instance.json"] = _json(
-        {
-            "id": instance.id,
-            "process": instance.process_key,
-            "version": instance.version,
-            "status": instance.status,
-            "stage": instance.stage,
-            "file_number": instance.file_number,
-            "started_by": instance.started_by,
-            "started_at": _iso(instance.started_at),
-            "ended_at": _iso(instance.ended_at),
-            "data": instance.data,
-        }
-    )
+    entries["instance.json"] = _json({**instance_summary(instance), "data": instance.data})
     title = instance.file_number or instance.id
     file_paths = {
         stored.id: f"files/{stored.id}-{safe_name(stored.name)}" for stored in source.files
@@ -105,7 +94,7 @@ def build(source: BundleSource) -> bytes:
         "format": FORMAT,
         "instance": instance.id,
         "file_number": instance.file_number,
-        "made_at": _iso(source.made_at),
+        "made_at": iso(source.made_at),
         "made_by": source.made_by,
         "files": [
             {"path": path, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
@@ -147,7 +136,7 @@ def _record_json(record: FormRecord) -> dict:
         "submissions": [
             {
                 "seq": s.seq,
-                "at": _iso(s.at),
+                "at": iso(s.at),
                 "actor": s.actor,
                 "subject": s.subject,
                 "on_behalf_of": s.on_behalf_of,
@@ -278,10 +267,6 @@ def _title(schema: dict, key: str) -> str:
 
 def _json(value) -> bytes:
     return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-def _iso(value):
-    return value.astimezone(SHANGHAI).isoformat() if value is not None else None
 
 
 def _local(value) -> str:

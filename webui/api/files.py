@@ -1,11 +1,10 @@
 """Uploads: stored in the database, served back only as attachments."""
 
-import io
-
-from flask import jsonify, request, send_file
+from flask import jsonify, request
 
 from engine.errors import TooLarge
 
+from ..downloads import attachment
 from . import bp
 from . import serialize as out
 from .common import actor, system
@@ -30,12 +29,4 @@ def upload_file():
 @bp.get("/files/<file_id>")
 def download_file(file_id):
     row = system().records.file(actor(), file_id)
-    # send_file writes a non-ASCII name the way every server and browser accepts (RFC 6266).
-    response = send_file(
-        io.BytesIO(row.content),
-        mimetype=row.content_type,
-        as_attachment=True,
-        download_name=row.name,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment(row.content, row.name, row.content_type)

@@ -1,13 +1,12 @@
 """Instances: start, list, read, their history and their documents; for auditors their
 replay at any event, and for whoever may see one its archive bundle."""
 
-from io import BytesIO
-
-from flask import Response, jsonify, request, send_file
+from flask import Response, jsonify, request
 
 from engine.errors import InvalidData
 from tasks.audits import Audits
 
+from ..downloads import attachment
 from . import bp
 from . import serialize as out
 from .common import actor, json_body, query_int, system
@@ -117,10 +116,4 @@ def replay_instance(instance_id):
 @bp.get("/instances/<instance_id>/archive.zip")
 def archive_bundle(instance_id):
     name, content = _audits().archive(actor(), instance_id)
-    return send_file(
-        BytesIO(content),
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=name,
-        max_age=0,
-    )
+    return attachment(content, name, "application/zip")

@@ -16,11 +16,22 @@ def _errors(*statuses):
     return {str(s): _json(ERROR, "error") for s in statuses}
 
 
-def _op(summary, ok="200", schema=None, body=None, errors=(401,), params=(), tag="api"):
+def _answer(description, media=None, schema=None):
+    """A success response that is not JSON: a download, XML, a page."""
+    answer = {"description": description}
+    if media is not None:
+        answer["content"] = {media: {"schema": schema or {"type": "string"}}}
+    return answer
+
+
+def _op(
+    summary, ok="200", schema=None, body=None, errors=(401,), params=(), tag="api", answer=None
+):
+    """An operation; `answer` replaces the JSON success response (see `_answer`)."""
     op = {
         "summary": summary,
         "tags": [tag],
-        "responses": {ok: _json(schema or {"type": "object"}), **_errors(*errors)},
+        "responses": {ok: answer or _json(schema or {"type": "object"}), **_errors(*errors)},
     }
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
@@ -128,20 +139,12 @@ PATHS = {
         )
     },
     "/api/v1/processes/{key}/bpmn": {
-        "get": {
-            **_op(
-                "The BPMN XML of a version (latest by default)",
-                errors=(400, 401, 404),
-                params=[_path_param("key"), _query("version", {"type": "integer"})],
-            ),
-            "responses": {
-                "200": {
-                    "description": "BPMN XML",
-                    "content": {"application/xml": {"schema": {"type": "string"}}},
-                },
-                **_errors(400, 401, 404),
-            },
-        }
+        "get": _op(
+            "The BPMN XML of a version (latest by default)",
+            errors=(400, 401, 404),
+            params=[_path_param("key"), _query("version", {"type": "integer"})],
+            answer=_answer("BPMN XML", "application/xml"),
+        )
     },
     "/api/v1/instances": {
         "post": _op(
@@ -217,23 +220,13 @@ PATHS = {
         )
     },
     "/api/v1/instances/{instance_id}/archive.zip": {
-        "get": {
-            **_op(
-                "The archive bundle: forms as data and printable pages, documents, files, the "
-                "audit log with a verification script, and a manifest with checksums",
-                errors=(401, 404),
-                params=[_path_param("instance_id")],
-            ),
-            "responses": {
-                "200": {
-                    "description": "a zip file",
-                    "content": {
-                        "application/zip": {"schema": {"type": "string", "format": "binary"}}
-                    },
-                },
-                **_errors(401, 404),
-            },
-        }
+        "get": _op(
+            "The archive bundle: forms as data and printable pages, documents, files, the "
+            "audit log with a verification script, and a manifest with checksums",
+            errors=(401, 404),
+            params=[_path_param("instance_id")],
+            answer=_answer("a zip file", "application/zip", {"type": "string", "format": "binary"}),
+        )
     },
     "/api/v1/instances/{instance_id}/notices": {
         "get": _op(
@@ -252,20 +245,12 @@ PATHS = {
         )
     },
     "/api/v1/instances/{instance_id}/documents/{name}": {
-        "get": {
-            **_op(
-                "A generated document as printable HTML",
-                errors=(401, 404),
-                params=[_path_param("instance_id"), _path_param("name")],
-            ),
-            "responses": {
-                "200": {
-                    "description": "HTML",
-                    "content": {"text/html": {"schema": {"type": "string"}}},
-                },
-                **_errors(401, 404),
-            },
-        }
+        "get": _op(
+            "A generated document as printable HTML",
+            errors=(401, 404),
+            params=[_path_param("instance_id"), _path_param("name")],
+            answer=_answer("HTML", "text/html"),
+        )
     },
     "/api/v1/tasks": {
         "get": _op(
@@ -365,14 +350,12 @@ PATHS = {
         }
     },
     "/api/v1/files/{file_id}": {
-        "get": {
-            **_op(
-                "Download a file (as an attachment)",
-                errors=(401, 404),
-                params=[_path_param("file_id")],
-            ),
-            "responses": {"200": {"description": "the file"}, **_errors(401, 404)},
-        }
+        "get": _op(
+            "Download a file (as an attachment)",
+            errors=(401, 404),
+            params=[_path_param("file_id")],
+            answer=_answer("the file"),
+        )
     },
 }
 

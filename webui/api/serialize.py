@@ -1,10 +1,6 @@
 """JSON shapes of the API: timestamps shown in Asia/Shanghai with their offset."""
 
-from engine.calendar import SHANGHAI
-
-
-def iso(value):
-    return value.astimezone(SHANGHAI).isoformat() if value is not None else None
+from tasks.shapes import instance_summary, iso
 
 
 def task(view) -> dict:
@@ -24,22 +20,6 @@ def task(view) -> dict:
         "due_at": iso(view.due_at),
         "overdue": view.overdue,
         "created_at": iso(view.created_at),
-    }
-
-
-def instance_summary(instance) -> dict:
-    return {
-        "id": instance.id,
-        "process": instance.process_key,
-        "version": instance.version,
-        "status": instance.status,
-        "stage": instance.stage,
-        "file_number": instance.file_number,
-        "started_by": instance.started_by,
-        "started_at": iso(instance.started_at),
-        "ended_at": iso(instance.ended_at),
-        "suspended": instance.suspended,
-        "incident": instance.incident,
     }
 
 

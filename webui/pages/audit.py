@@ -5,15 +5,15 @@ replay.json for each step; without script, the same panel is rendered for ?seq=N
 Also the archive bundle download, for whoever may see the instance."""
 
 import json
-from io import BytesIO
 
-from flask import Blueprint, abort, g, jsonify, render_template, request, send_file
+from flask import Blueprint, abort, g, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from engine.errors import InvalidData
 from tasks.audits import SYSTEM_ACTOR, Audits
 
 from ..api import serialize as out
+from ..downloads import attachment
 from .auth import signed_in, system
 from .inbox import N_, english, local_time, role_name, stage_name, status_name, unit_name
 from .instances import _diagram_tabs, _event, diagrams
@@ -114,13 +114,7 @@ def replay_json(instance_id):
 @signed_in
 def archive(instance_id):
     name, content = audits().archive(g.actor, instance_id)
-    return send_file(
-        BytesIO(content),
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=name,
-        max_age=0,
-    )
+    return attachment(content, name, "application/zip")
 
 
 def _seq(raw, last: int) -> int:

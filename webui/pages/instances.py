@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from tasks.audits import may_audit
 from tasks.diagrams import Diagrams
 
+from ..downloads import attachment
 from .auth import signed_in, system
 from .inbox import (
     N_,
@@ -148,16 +149,7 @@ def document(instance_id, name):
 @signed_in
 def file(file_id):
     row = system().records.file(g.actor, file_id)
-    # send_file writes a Chinese name as RFC 6266 filename* (a header must be Latin-1).
-    response = send_file(
-        BytesIO(row.content),
-        mimetype=row.content_type,
-        as_attachment=True,
-        download_name=row.name,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment(row.content, row.name, row.content_type)
 
 
 # -- PDF (optional: WeasyPrint and a Chinese font) ----------------------------------------
