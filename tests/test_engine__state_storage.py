@@ -120,3 +120,40 @@ def stored(workflow) -> str:
     text, frozen = WRITERS.setdefault(workflow, state_store.StateWriter()).write(workflow)
     assert frozen == []
     return text
+
+
+def test_a_writer_whose_front_moved_writes_the_whole_state_again(monkeypatch):
+    """Never expected (no finished task is ever removed), but if one were, the segments
+    would no longer fit: the writer drops them and freezes the history afresh."""
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine.fast_tasks import FastWorkflow
+    from engine.spiff import new_parser
+
+    monkeypatch.setattr(state_store, "SEGMENT_BYTES", 2048)
+    parser = new_parser()
+    parser.add_bpmn_str(LOOP_BPMN.encode())
+    workflow = FastWorkflow(parser.get_spec("bench_loop"))
+    workflow.do_engine_steps()
+    writer = state_store.StateWriter()
+    frozen = {}
+    for _ in range(30):
+        task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+        task.data["loop_work"] = {"again": True}
+        task.run()
+        workflow.do_engine_steps()
+        text, new = writer.write(workflow)
+        frozen.update(new)
+    before = json.loads(text)["segments"]
+    first_finished = next(t for t in workflow.tasks.values() if t.state == TaskState.COMPLETED)
+    workflow.tasks.pop(first_finished.id)  # a task of the first segment goes away
+    text, new = writer.write(workflow)
+    frozen.update(new)
+    after = json.loads(text)["segments"]
+    assert new and not {s["id"] for s in before} & {s["id"] for s in after}
+    whole = json.loads(text)
+    tasks = {}
+    for segment in whole.pop("segments"):
+        tasks.update(json.loads(frozen[segment["id"]]))
+    whole["tasks"] = {**tasks, **whole["tasks"]}
+    assert whole == SERIALIZER.to_dict(workflow)
