@@ -9,7 +9,7 @@ what these functions return until the steps are done.
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .models import Instance, ProcessVersion, Timer
+from .models import Instance, Timer
 
 
 def waiting_timers(session, instance_ids: list[str]) -> list[Timer]:
@@ -20,11 +20,6 @@ def waiting_timers(session, instance_ids: list[str]) -> list[Timer]:
             .execution_options(populate_existing=True)
         )
     )
-
-
-def versions(session, instances) -> list[ProcessVersion]:
-    ids = {i.process_version_id for i in instances}
-    return list(session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(ids))))
 
 
 def states(session, instances) -> None:

@@ -110,12 +110,10 @@ def _read(engine, uow, instance_ids: list[str], held: Prefetched) -> list[int]:
     """Read these instances' workflows into `held`; return the sizes of their states."""
     session = uow.session
     instances = list(session.scalars(select(Instance).where(Instance.id.in_(instance_ids))))
-    versions = batch_loads.versions(session, instances)  # held for the loads
     batch_loads.states(session, instances)
     sizes = []
     for instance in instances:
         size = len(instance.state)
         held.put(instance.id, instance.lock_version, size, engine.workflow(uow, instance))
         sizes.append(size)
-    versions.clear()
     return sizes

@@ -174,7 +174,7 @@ def load(engine, instance_id: str) -> _Stored:
         if instance is None:
             raise NotFound(f"instance '{instance_id}' does not exist")
         version = session.get(ProcessVersion, instance.process_version_id)
-        spec, subprocess_specs = engine._specs_for(version)
+        spec, subprocess_specs = engine._specs_for(session, version.id)
         # Plain rows (attributes like the model's): a replay reads many events, fast.
         events = list(
             session.execute(

@@ -114,10 +114,13 @@ class Engine:
         }
         return WorkingDayCalendar(overrides, close_of_business=self.settings.close_of_business)
 
-    def _specs_for(self, version: ProcessVersion):
-        specs = self._specs.get(version.id)
+    def _specs_for(self, session, version_id: int):
+        """A version's parsed specs: a version never changes once deployed, so it is read
+        and parsed once per process."""
+        specs = self._specs.get(version_id)
         if specs is None:
-            specs = self._specs[version.id] = specs_from_json(version.spec_json)
+            version = session.get(ProcessVersion, version_id)
+            specs = self._specs[version_id] = specs_from_json(version.spec_json)
         return specs
 
     # -- instances ------------------------------------------------------------------------
@@ -127,7 +130,7 @@ class Engine:
         version = latest_version(uow.session, process_key)
         if version is None:
             raise NotFound(f"process '{process_key}' is not deployed")
-        spec, subprocess_specs = self._specs_for(version)
+        spec, subprocess_specs = self._specs_for(uow.session, version.id)
         workflow = FastWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         data_key = version.start_form or "start"
         instance = Instance(
@@ -169,13 +172,7 @@ class Engine:
             return uow.workflows[instance.id]
         workflow = self.cache.take(instance.id, instance.lock_version)
         if workflow is None:
-            # A version never changes once deployed: its parsed specs need no query.
-            specs = self._specs.get(instance.process_version_id)
-            if specs is None:
-                specs = self._specs_for(
-                    uow.session.get(ProcessVersion, instance.process_version_id)
-                )
-            spec, subprocess_specs = specs
+            spec, subprocess_specs = self._specs_for(uow.session, instance.process_version_id)
             workflow = state_store.load(
                 uow.session, instance, spec, subprocess_specs, self.script_engine
             )

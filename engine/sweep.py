@@ -7,13 +7,13 @@ whole batch unfired for the next sweep. On SQLite, BEGIN IMMEDIATE serialises wr
 one scheduler sweeps (webui/scheduler.py); its batches are small, since each holds the
 database's write lock.
 
-A batch commits once, and what its steps read — timers, process versions, stored states,
-the audit chains' tails — is loaded for the whole batch (engine/batch_loads.py), or was
-loaded before the timers fell due (engine/prefetch.py). If any step of a batch fails, the
-batch rolls back and is redone one instance per transaction: the failing instance then
-fails alone (a ProcessError gives it its incident) and the others fire. (A SAVEPOINT per
-instance would isolate it too, but costs every instance a flush of its own and two more
-round trips: three times the sweep's time, measured.)
+A batch commits once, and what its steps read — timers, stored states, the audit chains'
+tails — is loaded for the whole batch (engine/batch_loads.py; process versions are parsed
+once per process), or was loaded before the timers fell due (engine/prefetch.py). If any
+step of a batch fails, the batch rolls back and is redone one instance per transaction:
+the failing instance then fails alone (a ProcessError gives it its incident) and the
+others fire. (A SAVEPOINT per instance would isolate it too, but costs every instance a
+flush of its own and two more round trips: three times the sweep's time, measured.)
 """
 
 import logging
@@ -81,7 +81,7 @@ def _fire_batch(engine, now, after, size) -> _Batch:
             timers = batch_loads.waiting_timers(uow.session, [i.id for i in instances])
             due = {t.instance_id for t in timers if t.due_at <= now}
             instances = [i for i in instances if i.id in due]
-            batch.held = [timers, batch_loads.versions(uow.session, instances)]
+            batch.held = [timers]
             batch_loads.states(uow.session, _to_load(engine, uow, instances))
             audit.read_tails(uow.session, [i.id for i in instances])
             for instance in instances:

@@ -30,8 +30,7 @@ def checked_steps(monkeypatch):
         in_memory = SERIALIZER.to_dict(workflow)  # not state_to_json: it resets the writer
         uow.session.flush()  # the segments this step froze, for the read below
         assert state_store.stored_state(uow.session, instance) == in_memory
-        version = uow.session.get(runtime.ProcessVersion, instance.process_version_id)
-        spec, subprocess_specs = self._specs_for(version)
+        spec, subprocess_specs = self._specs_for(uow.session, instance.process_version_id)
         reloaded = state_store.load(uow.session, instance, spec, subprocess_specs, None)
         assert SERIALIZER.to_dict(reloaded) == in_memory
         steps.append(instance.id)
