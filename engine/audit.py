@@ -5,11 +5,12 @@ trigger refuses any UPDATE or DELETE of an event, so only the database owner byp
 it could alter one — and the chain would show that too.
 """
 
+import functools
 import hashlib
 import json
 from datetime import UTC
 
-from sqlalchemy import DDL, event, func, select, text, tuple_
+from sqlalchemy import DDL, event, func, insert, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import AuditEvent, AuditHead
@@ -19,41 +20,46 @@ GENESIS = "0" * 64
 
 
 def record(session, instance_id, type_, at, *, actor=None, element=None, task_id=None, data=None):
-    """Append an event. An instance's events are serialised by the caller's lock on the
-    instance; the system chain takes its own lock."""
+    """Append an event; it is written with the others at commit (`write_pending`). An
+    instance's events are serialised by the caller's lock on the instance; the system chain
+    takes its own lock."""
     chain = instance_id or SYSTEM_CHAIN
     seq, prev_hash = _next_link(session, chain)
-    event_row = AuditEvent(
-        chain=chain,
-        instance_id=instance_id,
-        seq=seq,
-        at=at,
-        type=type_,
-        actor=actor,
-        element=element,
-        task_id=task_id,
-        data=data or {},
-        prev_hash=prev_hash,
-    )
-    event_row.hash = event_hash(event_row)
-    session.info[_TAILS][chain] = (seq, event_row.hash)
-    session.add(event_row)
-    return event_row
+    row = {
+        "chain": chain,
+        "instance_id": instance_id,
+        "seq": seq,
+        "at": at,
+        "type": type_,
+        "actor": actor,
+        "element": element,
+        "task_id": task_id,
+        "data": data or {},
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = _digest(prev_hash, row)
+    session.info[_TAILS][chain] = (seq, row["hash"])
+    session.info.setdefault(_PENDING, []).append(row)
+    return row
 
 
 def canonical(row: AuditEvent) -> str:
     """The event as canonical JSON: sorted keys, UTC times, no insignificant space."""
+    return _canonical({name: getattr(row, name) for name in _HASHED})
+
+
+def event_hash(row: AuditEvent) -> str:
+    return _digest(row.prev_hash, {name: getattr(row, name) for name in _HASHED})
+
+
+_HASHED = ("chain", "instance_id", "seq", "at", "type", "actor", "element", "task_id", "data")
+
+
+def _canonical(fields: dict) -> str:
     return json.dumps(
         {
-            "chain": row.chain,
-            "instance_id": row.instance_id,
-            "seq": row.seq,
-            "at": row.at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "type": row.type,
-            "actor": row.actor,
-            "element": row.element,
-            "task_id": row.task_id,
-            "data": row.data,
+            **{name: fields[name] for name in _HASHED},
+            "at": fields["at"].astimezone(UTC).isoformat(timespec="microseconds"),
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -61,12 +67,18 @@ def canonical(row: AuditEvent) -> str:
     )
 
 
-def event_hash(row: AuditEvent) -> str:
-    return hashlib.sha256((row.prev_hash + canonical(row)).encode("utf-8")).hexdigest()
+def _digest(prev_hash: str, fields: dict) -> str:
+    return hashlib.sha256((prev_hash + _canonical(fields)).encode("utf-8")).hexdigest()
 
+
+# session.info key: the events recorded in this transaction and not yet written.
+_PENDING = "audit_pending"
+# session.info key: the events the transaction wrote, for whoever counts them once it
+# commits (webui/metrics.py).
+WRITTEN = "audit_written"
 
 # session.info key: each chain's last link (seq, hash) in this transaction; `record` counts
-# on from it and `write_heads` stores it at commit.
+# on from it and `write_pending` stores it at commit.
 _TAILS = "audit_tail"
 
 
@@ -85,6 +97,12 @@ def _next_link(session, chain: str) -> tuple[int, str]:
         tails[chain] = (last.seq, last.hash) if last else (0, GENESIS)
     seq, prev_hash = tails[chain]
     return seq + 1, prev_hash
+
+
+def know_tail(session, chain: str, seq: int, hash_: str) -> None:
+    """The chain's last link as its head row gives it, read along with something else (the
+    instance's lock): `record` needs no query of its own then."""
+    session.info.setdefault(_TAILS, {}).setdefault(chain, (seq, hash_))
 
 
 def read_tails(session, chains: list[str]) -> None:
@@ -108,23 +126,28 @@ def read_tails(session, chains: list[str]) -> None:
         tails.setdefault(chain, found.get(chain, (0, GENESIS)))
 
 
-def write_heads(session) -> None:
-    """Record each chain's new tail, all in one statement; called by the unit of work just
-    before it commits."""
+def write_pending(session) -> None:
+    """Write the transaction's events, then each chain's new tail, one statement each
+    (executemany, compiled once per process); the unit of work calls this just before it
+    commits. Events go in as plain rows: the ORM's bookkeeping per object would cost a
+    step more than the event itself."""
+    rows = session.info.pop(_PENDING, [])
     tails = session.info.pop(_TAILS, {})
-    if not tails:
-        return
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
-        session.get_bind().dialect.name
-    ]
-    statement = insert(AuditHead).values(
-        [{"chain": chain, "seq": seq, "hash": hash_} for chain, (seq, hash_) in tails.items()]
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["chain"],
-            set_={"seq": statement.excluded.seq, "hash": statement.excluded.hash},
-        )
+    if rows:
+        session.execute(insert(AuditEvent.__table__), rows)
+        session.info.setdefault(WRITTEN, []).extend(rows)
+    if tails:
+        heads = [{"chain": c, "seq": seq, "hash": hash_} for c, (seq, hash_) in tails.items()]
+        session.execute(_head_upsert(session.get_bind().dialect.name), heads)
+
+
+@functools.cache
+def _head_upsert(dialect: str):
+    insert_into = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    statement = insert_into(AuditHead.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["chain"],
+        set_={"seq": statement.excluded.seq, "hash": statement.excluded.hash},
     )
 
 

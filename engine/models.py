@@ -101,10 +101,11 @@ class StateSegment(Base):
 
 
 class ReportFacts(Base):
-    """What the reports need of one order_service instance (tasks/report_facts.py), kept in
-    the transaction of each step that changes the instance: the page aggregates these rows,
-    not every instance's data and tasks. `revision` counts the row's writes, so a report
-    knows when a row it counted has changed."""
+    """What the reports need of one order_service instance (tasks/report_facts.py), brought
+    up to date by the reports before they count: the page aggregates these rows, not every
+    instance's data and tasks. `revision` is the instance's lock_version the row was worked
+    out at: older than the instance, the row is stale; and as it only grows, a report knows
+    when a row it counted has changed."""
 
     __tablename__ = "report_facts"
     # The page reads one period, in the order the applications were submitted.

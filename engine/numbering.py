@@ -4,27 +4,37 @@ The counter row is incremented inside the step's own transaction, so a step that
 rolls its number back, and two steps racing for the next number queue on the row lock.
 """
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .calendar import SHANGHAI
 from .models import Counter
 
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_COUNTERS = Counter.__table__
+# Core statements, built once: a number is taken inside a step's transaction, where every
+# statement it saves shortens the time other steps queue on the counter's row.
+_INCREMENT = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == bindparam("counter"))
+    .values(value=_COUNTERS.c.value + 1)
+    .returning(_COUNTERS.c.value)
+)
 
 
 def next_file_number(session, prefix: str, now: datetime) -> str:
     year = now.astimezone(SHANGHAI).year
     name = f"{prefix}-{year}"
-    insert = _INSERT[session.get_bind().dialect.name]
-    # Create the year's row if it is missing; a racing creator waits here and does nothing.
-    session.execute(insert(Counter).values(name=name, value=0).on_conflict_do_nothing())
-    value = session.execute(
-        update(Counter)
-        .where(Counter.name == name)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    ).scalar_one()
+    value = session.execute(_INCREMENT, {"counter": name}).scalar()
+    if value is None:  # the year's first number: create its row (a racing creator waits)
+        session.execute(_create(session.get_bind().dialect.name), {"name": name, "value": 0})
+        value = session.execute(_INCREMENT, {"counter": name}).scalar_one()
     return f"{prefix}-{year}-{value:04d}"
+
+
+@functools.cache
+def _create(dialect: str):
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return insert(_COUNTERS).on_conflict_do_nothing()

@@ -15,12 +15,21 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from . import audit, projection, state_store, sweep
 from .calendar import WorkingDayCalendar
 from .errors import Conflict, NotFound, ProcessError
 from .fast_tasks import FastWorkflow
-from .models import CalendarOverride, HumanTask, Instance, Notice, ProcessVersion, Timer
+from .models import (
+    AuditHead,
+    CalendarOverride,
+    HumanTask,
+    Instance,
+    Notice,
+    ProcessVersion,
+    Timer,
+)
 from .registry import ProcessRegistry, latest_version
 from .scripting import DingdanScriptEngine, StepContext, current_step
 from .spiff import specs_from_json
@@ -60,6 +69,10 @@ class WorkflowCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def holds(self, instance_id: str) -> bool:
+        """Whether some workflow of the instance is here (valid or not: a hint)."""
+        return instance_id in self._items
+
     def drop(self, instance_id: str) -> None:
         with self._lock:
             self._items.pop(instance_id, None)
@@ -79,10 +92,6 @@ class Engine:
         # Called with the earliest due time of timers a committed step created (a scheduler
         # uses this to wake exactly then instead of polling).
         self.timer_listeners: list = []
-        # Called inside each step's transaction, after its rows are projected, with
-        # (session, instance): upper layers keep rows derived from an instance (report
-        # facts) in the same transaction as the step that changed it.
-        self.step_listeners: list = []
         # One sweep at a time in this process; whoever moves a settable clock holds it too,
         # so a sweep never sees half a clock move.
         self.sweep_lock = threading.RLock()
@@ -157,14 +166,43 @@ class Engine:
     def lock(self, uow, instance_id: str, skip_locked=False) -> Instance | None:
         """Load an instance for a step, holding its row until the unit ends. With
         `skip_locked`, None when another transaction holds it (PostgreSQL)."""
-        query = select(Instance).where(Instance.id == instance_id)
-        if not self.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
-            query = query.with_for_update(skip_locked=skip_locked)
-        instance = uow.session.scalars(query.execution_options(populate_existing=True)).first()
-        if instance is None:
-            if skip_locked:
-                return None
+        instance = self._lock_where(uow, Instance.id == instance_id, instance_id, skip_locked)
+        if instance is None and not skip_locked:
             raise NotFound(f"instance '{instance_id}' does not exist")
+        return instance
+
+    def lock_task(self, uow, task_id: str) -> tuple[HumanTask, Instance]:
+        """The task's instance, locked as `lock` does, and the task as it is once the
+        instance is held (a step that completed it meanwhile shows)."""
+        instance = self._lock_where(uow, Instance.id == _instance_of_task(task_id), None)
+        row = None
+        if instance is not None:
+            row = uow.session.get(HumanTask, task_id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"task '{task_id}' does not exist")
+        return row, instance
+
+    def _lock_where(self, uow, condition, instance_id, skip_locked=False) -> Instance | None:
+        """One statement: the instance row, locked; its stored state too when this process
+        holds no workflow of the instance (it would be read next); on SQLite its audit
+        chain's head as well, so that the step's events need no read of their own."""
+        if self.db.is_sqlite:  # BEGIN IMMEDIATE serialises writers: every read is the latest
+            query = select(Instance, AuditHead.seq, AuditHead.hash).outerjoin(
+                AuditHead, AuditHead.chain == Instance.id
+            )
+        else:
+            # Not the head: a lock that waited returns the instance's latest row, but any
+            # other table's as the statement's snapshot had it.
+            query = select(Instance).with_for_update(of=Instance, skip_locked=skip_locked)
+        query = query.where(condition).execution_options(populate_existing=True)
+        if instance_id is None or not self.cache.holds(instance_id):
+            query = query.options(undefer(Instance.state))
+        found = uow.session.execute(query).first()
+        if found is None:
+            return None
+        instance, *head = found
+        if head and head[0] is not None:
+            audit.know_tail(uow.session, instance.id, *head)
         return instance
 
     def workflow(self, uow, instance: Instance) -> BpmnWorkflow:
@@ -347,8 +385,6 @@ class Engine:
                 session, instance.id, "instance_ended", now, data={"status": instance.status}
             )
         state_store.save(session, instance, workflow)
-        for listener in self.step_listeners:
-            listener(session, instance)
         return fired
 
     def _timer_fired(self, session, instance, task, now) -> int:
@@ -438,6 +474,11 @@ class Engine:
             element=notice.element,
             data={"to": notice.username or notice.role, "text": text},
         )
+
+
+def _instance_of_task(task_id: str):
+    """The id of a task's instance (it never changes), as a subquery."""
+    return select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
 
 
 def _steppable(instance: Instance) -> bool:

@@ -50,7 +50,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         try:
-            audit.write_heads(self.session)
+            audit.write_pending(self.session)
             self.session.commit()
         except StaleDataError:
             self.rollback()

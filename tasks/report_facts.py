@@ -2,23 +2,23 @@
 `report_facts` row per instance (engine/models.py ReportFacts), so that the reports page
 aggregates these rows instead of reading every application's data and task rows.
 
-A row is written in the transaction of every step that changes its instance (`record_step`,
-an engine step listener, registered in webui/composition.py). Only steps change what the
-figures read — the instance's data, file number and task rows; suspending an instance or
-recording its incident does not. Instances started before the table existed (a database
-upgraded from revision 0004) have no row until `fill_missing`, which the reports call before
-their first read.
-
-Either way a row is worked out from the stored rows alone, by the same queries: the data
-keys the figures need (extracted by the database), the review task, and the time of each
-stage (from its first task opening to its last one completed).
+A row is worked out from the instance's stored rows — the data keys the figures need
+(extracted by the database), the review task, and the time of each stage (from its first
+task opening to its last one completed) — and remembers the instance's `lock_version` it
+was worked out at as its `revision`. Every step raises the instance's lock_version, and
+only steps change what the figures read (the instance's data, file number and task rows),
+so a row whose revision differs is stale. The reports bring stale and missing rows up to
+date before they count (`refresh`): a batch of rows per transaction, a few queries per
+batch, instead of three queries and a write in every step's transaction; an instance that
+went through ten steps since the last report is worked out once. Instances started before
+the table existed (a database upgraded from revision 0004) are simply missing rows.
 """
 
 import functools
 import json
 from datetime import UTC
 
-from sqlalchemy import bindparam, case, exists, func, literal_column, select
+from sqlalchemy import bindparam, case, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.calendar import SHANGHAI
@@ -28,7 +28,7 @@ from .report_figures import CATEGORIES, SCORES, STAGES, UNKNOWN
 
 PROCESS = "order_service"
 REVIEW = "review_application"
-BATCH = 500  # instances filled per transaction
+BATCH = 500  # rows refreshed per transaction
 # The instance data each figure needs, in this order (JSON paths under `data`).
 _PATHS = (
     ("application", "region"),
@@ -41,46 +41,29 @@ _PATHS = (
     ("arrange_extended_service",),
     ("prepare_budget",),
 )
-_REPLACED = [
-    c.name for c in ReportFacts.__table__.columns if c.name not in ("instance_id", "revision")
-]
-# Upserts: a step's row replaces what was there; a fill never overwrites a step's row.
+_COLUMNS = [c.name for c in ReportFacts.__table__.columns if c.name != "instance_id"]
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
-def record_step(session, instance: Instance) -> None:
-    """The engine's step listener: the instance's row as the step leaves it."""
-    if instance.process_key != PROCESS:
-        return
-    session.flush()  # the queries below read the step's rows: its one flush, done here
-    queries = _one_instance(session.get_bind().dialect.name == "sqlite")
-    _write(session, _facts(session, queries, {"instance_id": instance.id}), replace=True)
-
-
-def fill_missing(engine) -> int:
-    """Write the rows of order_service instances that have none; how many were written. A
-    transaction per BATCH; on PostgreSQL instances a step holds are skipped (the step
-    writes their row)."""
+def refresh(engine) -> int:
+    """Bring the rows of order_service instances up to date (missing or older than their
+    instance); how many were written. A transaction per BATCH; on PostgreSQL instances a
+    step holds are skipped (its commit makes their row stale again anyway)."""
     with engine.db.session(read_only=True) as session:
-        # Rows are only ever added, for order_service instances, which are never deleted:
-        # as many rows as instances means none is missing (two index counts, no join).
-        instances = session.scalar(
-            select(func.count()).select_from(Instance).where(Instance.process_key == PROCESS)
-        )
-        if session.scalar(select(func.count()).select_from(ReportFacts)) >= instances:
+        if session.scalar(_stale().limit(1)) is None:  # the usual case: a read, no write lock
             return 0
-    filled = 0
+    written = 0
     while True:
         with engine.unit_of_work() as uow:
-            query = _missing().limit(BATCH)
+            query = _stale().limit(BATCH)
             if not engine.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
                 query = query.with_for_update(of=Instance, skip_locked=True)
             ids = list(uow.session.scalars(query))
             if not ids:
-                return filled
-            rows = _facts(uow.session, _many(engine.db.is_sqlite), {"ids": ids})
-            _write(uow.session, rows, replace=False)
-            filled += len(rows)
+                return written
+            rows = _facts(uow.session, _queries(engine.db.is_sqlite), {"ids": ids})
+            uow.session.execute(_upsert("sqlite" if engine.db.is_sqlite else "postgresql"), rows)
+            written += len(rows)
 
 
 def city(region) -> str:
@@ -96,30 +79,25 @@ def city(region) -> str:
 # -- writing ------------------------------------------------------------------------------
 
 
-def _missing():
-    return select(Instance.id).where(
-        Instance.process_key == PROCESS,
-        ~exists().where(ReportFacts.instance_id == Instance.id),
+def _stale():
+    """The order_service instances whose row is missing or older than the instance."""
+    return (
+        select(Instance.id)
+        .outerjoin(ReportFacts, ReportFacts.instance_id == Instance.id)
+        .where(
+            Instance.process_key == PROCESS,
+            or_(ReportFacts.instance_id.is_(None), ReportFacts.revision != Instance.lock_version),
+        )
     )
 
 
-def _write(session, rows: list[dict], replace: bool) -> None:
-    if rows:
-        session.execute(_upsert(session.get_bind().dialect.name, replace), rows)
-
-
 @functools.cache
-def _upsert(dialect: str, replace: bool):
+def _upsert(dialect: str):
     table = ReportFacts.__table__  # Core: an executemany, without the ORM's bulk machinery
     statement = _INSERTS[dialect](table)
-    if not replace:
-        return statement.on_conflict_do_nothing(index_elements=[table.c.instance_id])
     return statement.on_conflict_do_update(
         index_elements=[table.c.instance_id],
-        set_={
-            **{name: statement.excluded[name] for name in _REPLACED},
-            "revision": table.c.revision + 1,
-        },
+        set_={name: statement.excluded[name] for name in _COLUMNS},
     )
 
 
@@ -130,8 +108,8 @@ def _facts(session, queries, params=None) -> list[dict]:
     """The report_facts rows of the instances `queries` read, from their stored rows."""
     instances, reviews, stages = queries
     found = {}
-    for id_, version, file_number, started_at, extracted in session.execute(instances, params):
-        found[id_] = _row(id_, version, file_number, started_at, extracted)
+    for id_, *fields in session.execute(instances, params):
+        found[id_] = _row(id_, *fields)
     for instance_id, state, *times in session.execute(reviews, params):
         if state not in ("open", "completed"):
             continue
@@ -145,23 +123,17 @@ def _facts(session, queries, params=None) -> list[dict]:
 
 
 @functools.cache
-def _one_instance(is_sqlite: bool):
-    """The queries of one instance, `:instance_id`: built once, as every step runs them."""
-    return _queries(lambda column: column == bindparam("instance_id"), is_sqlite)
+def _queries(is_sqlite: bool):
+    """What a row is made of, for the instances `:ids` (a list): their data, their review
+    task (more than one: the latest counts), their stages' times. The task queries pick by
+    tasks.instance_id, so that they read the chosen instances' tasks only."""
 
+    def chosen(column):
+        return column.in_(bindparam("ids", expanding=True))
 
-@functools.cache
-def _many(is_sqlite: bool):
-    """The queries of the instances `:ids` (a list)."""
-    return _queries(lambda column: column.in_(bindparam("ids", expanding=True)), is_sqlite)
-
-
-def _queries(chosen, is_sqlite: bool):
-    """What a row is made of, for the instances `chosen(id column)` picks: their data,
-    their review task (more than one: the latest counts), their stages' times. The task
-    queries pick by tasks.instance_id, so that they read the chosen instances' tasks only."""
     instances = select(
         Instance.id,
+        Instance.lock_version,
         Instance.version,
         Instance.file_number,
         Instance.started_at,
@@ -210,14 +182,14 @@ def _stage_query(condition, is_sqlite: bool):
     )
 
 
-def _row(id_, version, file_number, started_at, extracted) -> dict:
+def _row(id_, lock_version, version, file_number, started_at, extracted) -> dict:
     values = json.loads(extracted) if extracted else [None] * len(_PATHS)
     region, unit, topics, decision, experts, evaluations, follow_ups, extended, budget = values
     row = {
         "instance_id": id_,
         "version": version,
         "started_at": started_at,
-        "revision": 1,
+        "revision": lock_version,
         "month": started_at.astimezone(SHANGHAI).strftime("%Y-%m"),
         "region": city(region),
         "unit": str(unit or UNKNOWN),

@@ -1,6 +1,6 @@
 """Reports: how well the order-based service performs (issue 11), counted from one row of
 facts per application (tasks/report_facts.py: what the figures need of its data and task
-rows, kept by each step that changes it); nothing else is written.
+rows, brought up to date before each report); nothing else is written.
 
 Every figure is a table (`Figure`: column keys and rows of plain values); the web layer
 names the columns, formats the cells, draws the charts and writes the CSV from it.
@@ -22,7 +22,7 @@ What the figures count, where PROCEDURE.md leaves room:
 Speed: every figure is counted by the database from the facts rows of its filters (an index
 range of the period), a row per group; Python sees only the groups, the two lists and the
 stage times (for their medians). First a page asks how many rows the period has and the sum
-of their revisions (every write of a row raises its revision): a report is reused (per
+of their revisions (a row rewritten has a higher one): a report is reused (per
 process, `Reports` being one per app) while neither moved within the same minute (the
 overdue hours count in minutes' steps), so the charts and CSVs that follow a page are not
 recounted.
@@ -128,14 +128,13 @@ class Reports:
         self.engine = engine
         self._reports: dict[tuple, Report] = {}
         self._lock = threading.Lock()
-        self._filled = False
 
     def report(self, actor: Actor, filters: Filters) -> Report:
         """Every figure. The same filters on unchanged applications within the same minute
         give the same report: the page's charts and CSVs that follow it are not recounted."""
         if not may_read(actor):
             raise Forbidden("only the center head, the division head and auditors read reports")
-        self._fill_once()
+        report_facts.refresh(self.engine)
         period = _period(filters)
         with self.engine.db.session(read_only=True) as session:
             # One snapshot: the rows counted are the rows the state describes.
@@ -169,13 +168,6 @@ class Reports:
         if key not in FIGURES:
             raise KeyError(key)
         return self.report(actor, filters).figures[key]
-
-    def _fill_once(self) -> None:
-        """Instances without facts (started before the table existed) are written once per
-        process, before its first report."""
-        if not self._filled:
-            report_facts.fill_missing(self.engine)
-            self._filled = True
 
 
 def _count(session, filters: Filters, period, now: datetime) -> Report:

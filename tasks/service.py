@@ -4,6 +4,7 @@ in one unit of work. The web layer and the command line call these and nothing l
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound, ProcessError
 from engine.models import HumanTask, Instance, StoredFile
@@ -227,19 +228,17 @@ class TaskService:
         if not self.engine.db.is_sqlite:  # elsewhere loading waits for no one
             return
         with self.engine.unit_of_work(read_only=True) as uow:
-            row = uow.session.get(HumanTask, task_id)
-            instance = uow.session.get(Instance, row.instance_id) if row else None
-            if instance is None or row.state != "open":
-                return  # the step itself says what is wrong
-            self.engine.load_ahead(uow, instance)
+            instance = uow.session.scalar(
+                select(Instance)
+                .options(undefer(Instance.state))
+                .join(HumanTask, HumanTask.instance_id == Instance.id)
+                .where(HumanTask.id == task_id, HumanTask.state == "open")
+            )
+            if instance is not None:  # else the step itself says what is wrong
+                self.engine.load_ahead(uow, instance)
 
     def _lock_task(self, uow, task_id):
-        row = uow.session.get(HumanTask, task_id)
-        if row is None:
-            raise NotFound(f"task '{task_id}' does not exist")
-        instance = self.engine.lock(uow, row.instance_id)
-        if not self.engine.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE made the first read fresh
-            uow.session.refresh(row)  # read it again now that the instance is ours
+        row, instance = self.engine.lock_task(uow, task_id)
         if row.state != "open":
             raise Conflict(f"task '{row.element}' is already {row.state}")
         return row, instance

@@ -4,11 +4,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete
 
-from engine.models import ApiToken
+from engine.models import ApiToken, User
 
-from .users import actor
+from .users import actor_of_rows, actor_query
 
 TOKEN_LIFETIME = timedelta(hours=12)
 
@@ -25,11 +25,20 @@ def issue_token(session, username: str, now, lifetime=TOKEN_LIFETIME) -> str:
 
 
 def actor_for_token(session, token: str, now):
-    """The actor a token stands for, or None when it is unknown or expired."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
-    if row is None or row.expires_at <= now:
+    """The actor a token stands for, or None when it is unknown, expired, or its user
+    is deactivated. One statement: every API request asks this."""
+    rows = session.execute(_ACTOR_FOR_TOKEN, {"token_hash": _hash(token)}).all()
+    if not rows or rows[0].expires_at <= now:
         return None
-    return actor(session, row.username)
+    return actor_of_rows(rows)
+
+
+_ACTOR_FOR_TOKEN = (
+    actor_query()
+    .join(ApiToken, ApiToken.username == User.username)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .add_columns(ApiToken.expires_at)
+)
 
 
 def _hash(token: str) -> str:

@@ -1,6 +1,6 @@
 """User accounts and their roles."""
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from engine.errors import InvalidData, NotFound
 from engine.models import User, UserRole
@@ -41,16 +41,30 @@ def remove_role(session, username, role) -> None:
 def actor(session, username: str) -> Actor:
     """The actor for an active user, with its roles as the database has them now; a
     deactivated user is not found (its sessions and tokens stop working at once)."""
-    # One statement (the user joined to its roles): every API request asks this.
-    rows = session.execute(
-        select(User.username, User.active, User.subject_name, UserRole.role)
-        .outerjoin(UserRole, UserRole.user_id == User.id)
-        .where(User.username == username)
-    ).all()
-    if not rows or not rows[0].active:
+    # One statement (the user joined to its roles): every page asks this.
+    found = actor_of_rows(session.execute(_ACTOR, {"username": username}).all())
+    if found is None:
         raise NotFound(f"user '{username}' does not exist")
+    return found
+
+
+def actor_query():
+    """A user joined to its roles, a row per role, as `actor_of_rows` reads them."""
+    return select(User.username, User.active, User.subject_name, UserRole.role).outerjoin(
+        UserRole, UserRole.user_id == User.id
+    )
+
+
+def actor_of_rows(rows) -> Actor | None:
+    """The actor of `actor_query`'s rows of one user; None when there are none or the
+    user is deactivated."""
+    if not rows or not rows[0].active:
+        return None
     roles = frozenset(row.role for row in rows if row.role is not None)
     return Actor(username=rows[0].username, roles=roles, subject_name=rows[0].subject_name)
+
+
+_ACTOR = actor_query().where(User.username == bindparam("username"))
 
 
 def authenticate(session, username: str, password: str) -> Actor | None:

@@ -2,7 +2,7 @@
 through the engine: the instance row with the data a full run leaves (docs/DESIGN.md,
 "Data") and the task rows of its stages, with the times the test chooses; then their report
 facts, filled from those rows as for a database upgraded from before the facts existed
-(tasks/report_facts.py `fill_missing`)."""
+(tasks/report_facts.py `refresh`)."""
 
 import random
 import uuid
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from engine.models import HumanTask, Instance, ProcessVersion
-from tasks.report_facts import fill_missing
+from tasks.report_facts import refresh
 
 # The elements of a full run, per stage (the element, its role, one per enterprise/expert).
 ELEMENTS = {
@@ -97,7 +97,7 @@ def seed(system, applications: list[Seeded], chunk: int = 2000, facts: bool = Tr
         for start in range(0, len(tasks), chunk * 10):
             connection.execute(insert(HumanTask.__table__), tasks[start : start + chunk * 10])
     if facts:
-        fill_missing(system.engine)
+        refresh(system.engine)
     return ids
 
 

@@ -1,13 +1,14 @@
-"""The reports' facts (tasks/report_facts.py): every step leaves its instance's row as the
-stored rows say it should be, in the step's own transaction; instances that have none — a
-database upgraded from before the facts existed — are filled once, on the first report."""
+"""The reports' facts (tasks/report_facts.py): a row per application, brought up to date
+before each report — a step makes its instance's row stale, the next report rewrites it as
+the stored rows give it, once however many steps came in between; instances that have none
+— a database upgraded from before the facts existed — are filled too."""
 
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
 from engine.models import ReportFacts
-from tasks.report_facts import fill_missing
+from tasks.report_facts import refresh
 from tasks.reports import Filters, Reports
 from tasks.roles import Actor
 from webui.composition import bpmn_files, build
@@ -35,32 +36,45 @@ def refilled_facts(system, instance_id):
     """The row a fill writes from the instance's stored rows as they are now."""
     with system.engine.unit_of_work() as uow:
         uow.session.execute(delete(ReportFacts).where(ReportFacts.instance_id == instance_id))
-    assert fill_missing(system.engine) == 1
+    assert refresh(system.engine) == 1
     return stored_facts(system, instance_id)[0]
 
 
-def test_every_step_keeps_its_instances_facts_as_its_stored_rows_give_them(driver, system):
+def test_a_report_counts_the_steps_taken_since_the_last_one(driver, system):
     driver.start()
+    assert stored_facts(system, driver.instance_id) is None
+    assert refresh(system.engine) == 1
+    assert refresh(system.engine) == 0, "nothing changed: nothing is rewritten"
     facts, revision = stored_facts(system, driver.instance_id)
-    assert revision == 1
+    assert (facts["decision"], facts["review_state"]) == (None, "open")
     seen = [revision]
 
     def check():
+        """The steps since the last refresh made the row stale; one refresh rewrites it
+        as a fill from the stored rows gives it."""
+        assert stored_facts(system, driver.instance_id)[1] == seen[-1]  # not written by steps
+        assert refresh(system.engine) == 1
         facts, revision = stored_facts(system, driver.instance_id)
-        assert revision > seen[-1], "the step wrote the row"
-        seen.append(revision)
+        assert revision > seen[-1]
+        assert refresh(system.engine) == 0
         assert facts == refilled_facts(system, driver.instance_id)
-        seen.append(1)  # the refill starts the row over
+        seen.append(stored_facts(system, driver.instance_id)[1])
+        return facts
 
     driver.complete("review_application")
-    check()
+    facts = check()
+    assert (facts["decision"], facts["review_state"]) == ("accept", "completed")
     driver.run_to_activity()
-    check()
+    facts = check()
+    assert facts["experts"] and facts["budget_total"] is not None
+    assert facts["evaluations"] == 0
     driver.run_from_activity_to_follow_up()  # timers: steps of the sweep
-    check()
+    facts = check()
+    assert facts["evaluations"] > 0
     driver.complete_all("follow_up_visit")
     driver.complete("archive_file")
-    check()
+    facts = check()
+    assert facts["archiving_seconds"] is not None
     report = Reports(system.engine).report(HEAD, Filters())
     assert report.instances == 1
     rows = {key: figure.rows for key, figure in report.figures.items()}
@@ -81,12 +95,12 @@ def test_other_processes_have_no_facts(system, clock):
         assert session.scalar(select(func.count()).select_from(ReportFacts)) == 0
 
 
-def test_instances_without_facts_are_filled_once_on_the_first_report(system, clock):
+def test_instances_without_facts_are_filled_on_the_first_report(system, clock):
     clock.set(datetime(2026, 11, 23, 11, 0, tzinfo=SHANGHAI))
     seed(system, [A, B, C, D, E, F], facts=False)  # as a database upgraded from 0004
     reports = Reports(system.engine)
     assert reports.report(HEAD, Filters()).instances == 6
-    assert fill_missing(system.engine) == 0
+    assert refresh(system.engine) == 0
     with system.engine.db.session(read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(ReportFacts)) == 6
 

@@ -20,7 +20,6 @@ from tasks.drafts import Drafts
 from tasks.files import MAX_FILE_BYTES
 from tasks.operations import Operations
 from tasks.records import Records
-from tasks.report_facts import record_step
 from tasks.roles import ROLES
 from tasks.service import TaskService
 
@@ -76,8 +75,6 @@ def build(database_url=None, clock=None, settings=None, processes_dir=None) -> S
         form_exists=lambda filename: _has_form(forms, filename),
         role_exists=ROLES.__contains__,  # a lane names a role key
     )
-    # Each step keeps its instance's report facts in its own transaction.
-    engine.step_listeners.append(record_step)
     documents = DocumentRenderer(processes_dir / "templates")
     tasks = TaskService(engine, forms, documents)
     records = Records(engine, forms, tasks.may_see)

@@ -27,7 +27,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event, func, select
 
-from engine.models import AuditEvent, HumanTask, Timer
+from engine import audit
+from engine.models import HumanTask, Timer
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -46,36 +47,27 @@ TIMER_LATENESS = Histogram(
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400, float("inf")),
 )
 
-_PENDING = "dingdan_metrics"  # session.info key: what the open transaction would count
-
 
 def instrument(db) -> None:
     """Count the task completions and timer firings committed through `db`'s sessions."""
     if not event.contains(db.sessions, "after_commit", _committed):
-        event.listen(db.sessions, "after_flush", _flushed)
         event.listen(db.sessions, "after_commit", _committed)
         event.listen(db.sessions, "after_rollback", _rolled_back)
 
 
-def _flushed(session, _flush_context) -> None:
-    for row in session.new:
-        if isinstance(row, AuditEvent) and row.type in ("task_completed", "timer_fired"):
-            session.info.setdefault(_PENDING, []).append((row.type, row.data or {}))
-
-
 def _committed(session) -> None:
-    for type_, data in session.info.pop(_PENDING, []):
-        if type_ == "task_completed":
+    for row in session.info.pop(audit.WRITTEN, []):
+        if row["type"] == "task_completed":
             TASK_COMPLETIONS.inc()
-        else:
+        elif row["type"] == "timer_fired":
             TIMERS_FIRED.inc()
-            lateness = data.get("lateness_seconds")
+            lateness = row["data"].get("lateness_seconds")
             if lateness is not None:
                 TIMER_LATENESS.observe(max(0.0, float(lateness)))
 
 
 def _rolled_back(session) -> None:
-    session.info.pop(_PENDING, None)
+    session.info.pop(audit.WRITTEN, None)
 
 
 class DatabaseCollector:

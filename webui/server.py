@@ -2,15 +2,19 @@
 
 - `dingdan serve`: one process — waitress (a production server in pure Python, threaded)
   serves the WSGI app, and the timer scheduler runs beside it.
-- `dingdan serve --workers N`: gunicorn. Its master forks N web workers (gthread, `--threads`
-  each) and starts one timer worker (`dingdan worker`) as a child of its own, so the
+- `dingdan serve --workers N`: gunicorn. Its master forks N web workers (`--threads` each)
+  and starts one timer worker (`dingdan worker`) as a child of its own, so the
   scheduler runs once, never in a web worker; the master replaces whichever of them dies.
   The web workers and the timer worker share PROMETHEUS_MULTIPROC_DIR (metrics added up) and
   the timer worker's heartbeat file (/healthz). One thread per worker by default: a process
   runs one Python thread at a time, and a thread back from the database would wait for the
   interpreter behind the others while holding its transaction's locks (the instance's, the
   file-number counter's, SQLite's write lock), so every other writer waits too. More
-  workers, not threads, serve more at once.
+  workers, not threads, serve more at once. With one thread a worker is gunicorn's sync
+  worker: it accepts a connection only when it is free, so requests spread over the
+  workers (a threaded worker accepts while busy, and one of them could hold every kept-alive
+  connection while the others idle); it closes each connection after its answer, which a
+  reverse proxy in front makes up for.
 - `dingdan worker`: the timer scheduler alone; run any number, on any machine.
 
 Every command brings the schema up to date first (migrations; safe when several start at
@@ -76,7 +80,7 @@ def serve_workers(
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
-            "worker_class": "gthread",
+            "worker_class": "sync" if threads == 1 else "gthread",
             "timeout": 60,
             "graceful_timeout": 20,
             "proc_name": "dingdan",

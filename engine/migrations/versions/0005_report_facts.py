@@ -1,7 +1,7 @@
 """Report facts: what the reports need of each order_service instance, one row per instance.
 
 The rows of instances started before this revision are filled by the reports on their first
-read (tasks/report_facts.py `fill_missing`): that needs the tasks layer's reading of the
+read (tasks/report_facts.py `refresh`): that needs the tasks layer's reading of the
 instance data, which a migration does not import.
 
 Revision ID: 0005
