@@ -113,8 +113,8 @@ def complete_open(engine, instance_id: str, element: str, data: dict) -> bool:
     False when it has none open."""
     with engine.unit_of_work() as uow:
         instance = engine.lock(uow, instance_id)
-        task_id = uow.session.scalar(
-            select(HumanTask.id)
+        row = uow.session.scalar(  # the row, not its id: the step finds it in the session
+            select(HumanTask)
             .where(
                 HumanTask.instance_id == instance_id,
                 HumanTask.element == element,
@@ -122,9 +122,9 @@ def complete_open(engine, instance_id: str, element: str, data: dict) -> bool:
             )
             .limit(1)
         )
-        if task_id is None:
+        if row is None:
             return False
-        engine.complete(uow, instance, task_id, data, "bench")
+        engine.complete(uow, instance, row.id, data, "bench")
     return True
 
 

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from itertools import islice
 
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -32,6 +33,7 @@ TOP = ""  # the key of the top workflow's table; a called process's is its call'
 # failed task is fixed and run again.
 _FINAL = TaskState.COMPLETED | TaskState.CANCELLED
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_TASK_TYPENAME = SERIALIZER.registry.typenames[Task]
 
 
 # -- the database side --------------------------------------------------------------------
@@ -109,6 +111,8 @@ class StateWriter:
         # not yet in a front
         self.fragments: dict = {}
         self.fronts: dict[str, _Front] = {}
+        # called process key -> its whole text, once it ended with every task in its front
+        self.finished: dict[str, str] = {}
         self.frozen: list[tuple[str, str]] = []  # segments made by the current write
 
     def write(self, workflow) -> tuple[str, list[tuple[str, str]]]:
@@ -117,7 +121,7 @@ class StateWriter:
         try:
             text = self._write(workflow)
         except _FrontLost:
-            self.segments, self.fronts, self.frozen = [], {}, []
+            self.segments, self.fronts, self.finished, self.frozen = [], {}, {}, []
             text = self._write(workflow)
         return text, self.frozen
 
@@ -146,17 +150,25 @@ class StateWriter:
         registry = SERIALIZER.registry
         parts = []
         for task_id, sub in workflow.subprocesses.items():
-            fields = {
-                **self._workflow_fields(sub),
-                "parent_task_id": str(sub.parent_task_id),
-                "spec": sub.spec.name,
-                "typename": registry.typenames[type(sub)],
-            }
-            body = ",".join(
-                f"{_ENCODE(k)}:{self._tasks(sub, str(task_id)) if k == 'tasks' else _ENCODE(v)}"
-                for k, v in fields.items()
-            )
-            parts.append(f'"{task_id}":{{{body}}}')
+            key = str(task_id)
+            text = self.finished.get(key)
+            if text is None:
+                fields = {
+                    **self._workflow_fields(sub),
+                    "parent_task_id": str(sub.parent_task_id),
+                    "spec": sub.spec.name,
+                    "typename": registry.typenames[type(sub)],
+                }
+                body = ",".join(
+                    f"{_ENCODE(k)}:{self._tasks(sub, key) if k == 'tasks' else _ENCODE(v)}"
+                    for k, v in fields.items()
+                )
+                text = f'"{task_id}":{{{body}}}'
+                front = self.fronts[key]
+                if sub.completed and front.kept == len(sub.tasks):
+                    # Ended, every task finished for good: this text is final too.
+                    self.finished[key] = text
+            parts.append(text)
         return "{" + ",".join(parts) + "}"
 
     @staticmethod
@@ -185,8 +197,8 @@ class StateWriter:
             if known is not None and known[0] == state_key:
                 text = known[1]
             else:
-                text = _ENCODE(convert(task))
                 parent = tasks.get(task._parent) if task._parent is not None else None
+                text = _ENCODE(_bare(task, parent) or convert(task))
                 if task._state & _FINAL and (parent is None or parent._state & _FINAL):
                     fragments[task_id] = known = (state_key, text)
             part = f'"{task_id}":{text}'
@@ -229,6 +241,28 @@ class StateWriter:
         self.frozen.append((segment_id, "{" + ",".join(front.loose) + "}"))
         front.stored += len(front.loose)
         front.loose, front.loose_bytes = [], 0
+
+
+def _bare(task, parent) -> dict | None:
+    """What SpiffWorkflow's converter makes of a task without data of its own (most are
+    predicted tasks, two thirds of those a step writes), built directly: the converter
+    walks the parent's data to tell what the task changed, which here is nothing. None
+    for any other task."""
+    if task.data or task.internal_data:
+        return None
+    return {
+        "id": str(task.id),
+        "parent": str(task._parent) if parent is not None else None,
+        "children": [str(child) for child in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task._state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": {},
+        "data": {},
+        "delta": {} if parent is None else {"updates": {}, "deletions": list(parent.data)},
+        "typename": _TASK_TYPENAME,
+    }
 
 
 def _still_at(tasks, front: _Front) -> bool:
