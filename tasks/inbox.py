@@ -56,8 +56,8 @@ def is_overdue(row: HumanTask, now: datetime) -> bool:
     return row.escalated_at is not None or (row.due_at is not None and row.due_at < now)
 
 
-# What a TaskView needs: plain rows, never ORM objects.
-_COLUMNS = (
+# What a TaskView needs: plain rows, never ORM objects (`task_views` reads them).
+TASK_COLUMNS = (
     HumanTask.id,
     HumanTask.instance_id,
     HumanTask.process_key,
@@ -102,12 +102,16 @@ def inbox_query(
         "stage": stage,
         "now": now,
     }
+    return task_views(session.execute(query, values), now)
+
+
+def task_views(rows, now) -> list[TaskView]:
+    """The TaskViews of rows of TASK_COLUMNS."""
     # Rows unpacked by position: reading a row's fields by name costs more than the query
-    # itself at a page of 500. _COLUMNS are TaskView's fields up to due_at, then
+    # itself at a page of 500. TASK_COLUMNS are TaskView's fields up to due_at, then
     # escalated_at (which makes `overdue`, as is_overdue does) and created_at.
     views = []
-    for row in session.execute(query, values):
-        *fields, due_at, escalated_at, created_at = row
+    for *fields, due_at, escalated_at, created_at in rows:
         overdue = escalated_at is not None or (due_at is not None and due_at < now)
         views.append(TaskView(*fields, due_at, overdue, created_at))
     return views
@@ -138,7 +142,7 @@ def _statement(dialect, scope, roles, has_subject, process, stage, overdue):
         late = or_(HumanTask.escalated_at.is_not(None), HumanTask.due_at < bindparam("now"))
         filters.append(late if overdue else ~late)
     arms = [
-        select(*_COLUMNS).where(
+        select(*TASK_COLUMNS).where(
             HumanTask.state == "open",
             *where,
             HumanTask.due_at.is_(None) if undated else HumanTask.due_at.is_not(None),

@@ -3,7 +3,7 @@ filtered by what the caller may see. Nothing here changes state."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import defer
 
 from engine import audit, bpmn_diff, bpmn_xml
@@ -20,7 +20,7 @@ from engine.models import (
 )
 from engine.registry import latest_version, latest_versions
 
-from .inbox import TaskView
+from .inbox import TASK_COLUMNS, TaskView, task_views
 from .roles import Actor, sees_all
 
 
@@ -28,24 +28,29 @@ from .roles import Actor, sees_all
 class InstanceDetail:
     instance: Instance
     open_tasks: list[TaskView]
-    timers: list[Timer]
+    timers: list  # rows of id, element, name, due_at
 
 
 def instance_detail(session, instance: Instance, now) -> InstanceDetail:
     """The instance with its open tasks and waiting timers, read in the caller's unit of
     work: the instance itself is the caller's (a completion's answer shows the instance
     as its step left it, without reading it again)."""
-    tasks = session.scalars(
-        select(HumanTask)
-        .where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
-        .order_by(HumanTask.created_at, HumanTask.id)
-    )
-    timers = session.scalars(
-        select(Timer)
-        .where(Timer.instance_id == instance.id, Timer.state == "waiting")
-        .order_by(Timer.due_at)
-    )
-    return InstanceDetail(instance, [TaskView.of(t, now) for t in tasks], list(timers))
+    tasks = session.execute(_OPEN_TASKS, {"instance_id": instance.id})
+    timers = session.execute(_WAITING_TIMERS, {"instance_id": instance.id}).all()
+    return InstanceDetail(instance, task_views(tasks, now), timers)
+
+
+# Plain rows, statements built once: every completion's answer reads these.
+_OPEN_TASKS = (
+    select(*TASK_COLUMNS)
+    .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == "open")
+    .order_by(HumanTask.created_at, HumanTask.id)
+)
+_WAITING_TIMERS = (
+    select(Timer.id, Timer.element, Timer.name, Timer.due_at)
+    .where(Timer.instance_id == bindparam("instance_id"), Timer.state == "waiting")
+    .order_by(Timer.due_at)
+)
 
 
 class Records:

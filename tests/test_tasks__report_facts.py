@@ -5,6 +5,7 @@ the stored rows give it, once however many steps came in between; instances that
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from engine.models import ReportFacts
@@ -119,3 +120,17 @@ def test_a_database_upgraded_from_0004_counts_the_applications_it_had(database_u
         assert report.figures["decisions"].rows[-1][:4] == ["total", 6, 4, 1]
     finally:
         system.db.dispose()
+
+
+def test_a_report_passes_over_an_instance_a_step_holds_and_counts_it_next_time(driver, system):
+    if system.db.is_sqlite:
+        pytest.skip("SQLite serialises writers: a report waits for the step instead")
+    driver.start()
+    assert refresh(system.engine) == 1
+    driver.complete("review_application")
+    with system.engine.unit_of_work() as step:  # a step in progress holds the instance
+        system.engine.lock(step, driver.instance_id)
+        assert refresh(system.engine) == 0, "the report went ahead without waiting"
+        assert stored_facts(system, driver.instance_id)[0]["decision"] is None
+    assert refresh(system.engine) == 1
+    assert stored_facts(system, driver.instance_id)[0]["decision"] == "accept"
