@@ -6,7 +6,7 @@ the stored rows give it, once however many steps came in between; instances that
 from datetime import datetime
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from engine.models import ReportFacts
 from tasks.report_facts import refresh
@@ -118,6 +118,27 @@ def test_a_database_upgraded_from_0004_counts_the_applications_it_had(database_u
         report = Reports(system.engine).report(HEAD, Filters())
         assert report.instances == 6
         assert report.figures["decisions"].rows[-1][:4] == ["total", 6, 4, 1]
+    finally:
+        system.db.dispose()
+
+
+def test_rows_of_a_database_from_0006_are_worked_out_again_on_the_first_report(database_url, clock):
+    """At 0006 a row's revision counted its writes, which could pass its instance's
+    lock_version; 0007 marks every row stale, so none is taken for current by chance."""
+    system = build(database_url, clock=clock)
+    try:
+        system.db.upgrade("0006")
+        with system.engine.unit_of_work() as uow:
+            system.engine.deploy(uow, bpmn_files(system.processes_dir), "system")
+        clock.set(datetime(2026, 11, 23, 11, 0, tzinfo=SHANGHAI))
+        ids = seed(system, [A, B], facts=True)
+        with system.engine.unit_of_work() as uow:  # as 0006's steps left them: counts of writes
+            uow.session.execute(update(ReportFacts).values(revision=ReportFacts.revision + 7))
+            uow.session.execute(update(ReportFacts).values(decision="stale"))
+        system.setup()
+        assert {stored_facts(system, i)[1] for i in ids} == {0}
+        assert refresh(system.engine) == 2
+        assert {stored_facts(system, i)[0]["decision"] for i in ids} != {"stale"}
     finally:
         system.db.dispose()
 
