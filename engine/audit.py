@@ -11,8 +11,8 @@ import json
 from datetime import UTC
 
 from sqlalchemy import DDL, event, func, insert, select, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
+from .db import insert_on_conflict
 from .models import AuditEvent, AuditHead
 
 SYSTEM_CHAIN = "system"
@@ -143,8 +143,7 @@ def write_pending(session) -> None:
 
 @functools.cache
 def _head_upsert(dialect: str):
-    insert_into = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    statement = insert_into(AuditHead.__table__)
+    statement = insert_on_conflict(dialect)(AuditHead.__table__)
     return statement.on_conflict_do_update(
         index_elements=["chain"],
         set_={"seq": statement.excluded.seq, "hash": statement.excluded.hash},

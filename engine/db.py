@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -128,6 +129,14 @@ def script_directory():
 def include_name(name, type_, parent_names) -> bool:
     """What migrations compare: everything but Alembic's own version table."""
     return not (type_ == "table" and name == "alembic_version")
+
+
+def insert_on_conflict(dialect: str):
+    """The dialect's `insert`, which can take ON CONFLICT (an upsert) on both databases."""
+    return _INSERTS[dialect]
+
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def _json_dumps(value) -> str:

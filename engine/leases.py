@@ -17,8 +17,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from .db import insert_on_conflict
 from .models import Lease
 
 
@@ -30,7 +30,7 @@ def new_holder() -> str:
 def acquire(db, name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
     """Take or renew the lease `name` for `holder` until now + ttl. True if `holder` has it."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[db.engine.dialect.name]
+    insert = insert_on_conflict(db.engine.dialect.name)
     with db.session() as session, session.begin():
         session.execute(
             insert(Lease)

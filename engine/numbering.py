@@ -8,9 +8,9 @@ import functools
 from datetime import datetime
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .calendar import SHANGHAI
+from .db import insert_on_conflict
 from .models import Counter
 
 _COUNTERS = Counter.__table__
@@ -36,5 +36,4 @@ def next_file_number(session, prefix: str, now: datetime) -> str:
 
 @functools.cache
 def _create(dialect: str):
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    return insert(_COUNTERS).on_conflict_do_nothing()
+    return insert_on_conflict(dialect)(_COUNTERS).on_conflict_do_nothing()

@@ -11,8 +11,9 @@ import weakref
 from datetime import UTC
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
-from . import batch_loads, due_timers
+from . import due_timers
 from .models import Instance, Timer
 
 MAX_STATE_BYTES = 32 * 1024 * 1024  # of stored state: about four times that in memory
@@ -108,9 +109,8 @@ def _due_by(session, until, after) -> list:
 
 def _read(engine, uow, instance_ids: list[str], held: Prefetched) -> list[int]:
     """Read these instances' workflows into `held`; return the sizes of their states."""
-    session = uow.session
-    instances = list(session.scalars(select(Instance).where(Instance.id.in_(instance_ids))))
-    batch_loads.states(session, instances)
+    query = select(Instance).options(undefer(Instance.state)).where(Instance.id.in_(instance_ids))
+    instances = list(uow.session.scalars(query))
     sizes = []
     for instance in instances:
         size = len(instance.state)

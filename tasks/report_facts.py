@@ -19,9 +19,9 @@ import json
 from datetime import UTC
 
 from sqlalchemy import bindparam, case, func, literal_column, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.calendar import SHANGHAI
+from engine.db import insert_on_conflict
 from engine.models import HumanTask, Instance, ReportFacts
 
 from .report_figures import CATEGORIES, SCORES, STAGES, UNKNOWN
@@ -42,7 +42,6 @@ _PATHS = (
     ("prepare_budget",),
 )
 _COLUMNS = [c.name for c in ReportFacts.__table__.columns if c.name != "instance_id"]
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def refresh(engine) -> int:
@@ -61,8 +60,8 @@ def refresh(engine) -> int:
             ids = list(uow.session.scalars(query))
             if not ids:
                 return written
-            rows = _facts(uow.session, _queries(engine.db.is_sqlite), {"ids": ids})
-            uow.session.execute(_upsert("sqlite" if engine.db.is_sqlite else "postgresql"), rows)
+            rows = _facts(uow.session, ids, engine.db.is_sqlite)
+            uow.session.execute(_upsert(engine.db.engine.dialect.name), rows)
             written += len(rows)
 
 
@@ -106,7 +105,7 @@ def _stale():
 @functools.cache
 def _upsert(dialect: str):
     table = ReportFacts.__table__  # Core: an executemany, without the ORM's bulk machinery
-    statement = _INSERTS[dialect](table)
+    statement = insert_on_conflict(dialect)(table)
     return statement.on_conflict_do_update(
         index_elements=[table.c.instance_id],
         set_={name: statement.excluded[name] for name in _COLUMNS},
@@ -116,9 +115,10 @@ def _upsert(dialect: str):
 # -- reading the stored rows --------------------------------------------------------------
 
 
-def _facts(session, queries, params=None) -> list[dict]:
-    """The report_facts rows of the instances `queries` read, from their stored rows."""
-    instances, reviews, stages = queries
+def _facts(session, ids: list[str], is_sqlite: bool) -> list[dict]:
+    """The report_facts rows of these instances, from their stored rows."""
+    instances, reviews, stages = _queries(is_sqlite)
+    params = {"ids": ids}
     found = {}
     for id_, *fields in session.execute(instances, params):
         found[id_] = _row(id_, *fields)

@@ -3,6 +3,7 @@ before each report — a step makes its instance's row stale, the next report re
 the stored rows give it, once however many steps came in between; instances that have none
 — a database upgraded from before the facts existed — are filled too."""
 
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -106,32 +107,33 @@ def test_instances_without_facts_are_filled_on_the_first_report(system, clock):
         assert session.scalar(select(func.count()).select_from(ReportFacts)) == 6
 
 
-def test_a_database_upgraded_from_0004_counts_the_applications_it_had(database_url, clock):
+@contextmanager
+def seeded_at(revision, applications, facts, database_url, clock):
+    """A system whose schema stopped at migration `revision`, with these applications
+    seeded (and their facts rows, with `facts`): (system, instance ids). Disposed after."""
     system = build(database_url, clock=clock)
     try:
-        system.db.upgrade("0004")
+        system.db.upgrade(revision)
         with system.engine.unit_of_work() as uow:
             system.engine.deploy(uow, bpmn_files(system.processes_dir), "system")
         clock.set(datetime(2026, 11, 23, 11, 0, tzinfo=SHANGHAI))
-        seed(system, [A, B, C, D, E, F], facts=False)
+        yield system, seed(system, applications, facts=facts)
+    finally:
+        system.db.dispose()
+
+
+def test_a_database_upgraded_from_0004_counts_the_applications_it_had(database_url, clock):
+    with seeded_at("0004", [A, B, C, D, E, F], False, database_url, clock) as (system, _):
         system.setup()  # the migrations to the latest: report_facts, empty
         report = Reports(system.engine).report(HEAD, Filters())
         assert report.instances == 6
         assert report.figures["decisions"].rows[-1][:4] == ["total", 6, 4, 1]
-    finally:
-        system.db.dispose()
 
 
 def test_rows_of_a_database_from_0006_are_worked_out_again_on_the_first_report(database_url, clock):
     """At 0006 a row's revision counted its writes, which could pass its instance's
     lock_version; 0007 marks every row stale, so none is taken for current by chance."""
-    system = build(database_url, clock=clock)
-    try:
-        system.db.upgrade("0006")
-        with system.engine.unit_of_work() as uow:
-            system.engine.deploy(uow, bpmn_files(system.processes_dir), "system")
-        clock.set(datetime(2026, 11, 23, 11, 0, tzinfo=SHANGHAI))
-        ids = seed(system, [A, B], facts=True)
+    with seeded_at("0006", [A, B], True, database_url, clock) as (system, ids):
         with system.engine.unit_of_work() as uow:  # as 0006's steps left them: counts of writes
             uow.session.execute(update(ReportFacts).values(revision=ReportFacts.revision + 7))
             uow.session.execute(update(ReportFacts).values(decision="stale"))
@@ -139,8 +141,6 @@ def test_rows_of_a_database_from_0006_are_worked_out_again_on_the_first_report(d
         assert {stored_facts(system, i)[1] for i in ids} == {0}
         assert refresh(system.engine) == 2
         assert {stored_facts(system, i)[0]["decision"] for i in ids} != {"stale"}
-    finally:
-        system.db.dispose()
 
 
 def test_a_report_passes_over_an_instance_a_step_holds_and_counts_it_next_time(driver, system):
