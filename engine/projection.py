@@ -7,6 +7,8 @@ sweep and the API query directly; none of them ever has to load a workflow.
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import update
+from sqlalchemy.orm.util import identity_key
 
 from .models import HumanTask, Timer
 from .registry import FORM_PROPERTY, form_key
@@ -128,11 +130,9 @@ def sync_tasks(session, instance, workflow, now, stage, on_created, before: Proj
     completed must already have been closed by the caller (and are passed over here).
     """
     ready = ready_user_tasks(workflow)
-    for task_id in before.open - ready.keys():
-        row = session.get(HumanTask, task_id)
-        if row is not None and row.state == "open":
-            row.state = "cancelled"
-            row.completed_at = now
+    _settle(
+        session, HumanTask, before.open - ready.keys(), "open", state="cancelled", completed_at=now
+    )
     new = [task_id for task_id in ready if task_id not in before.open]
     if len(new) > 1:  # rows (and their events) are made in the order of SpiffWorkflow's walk
         walked = [str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
@@ -167,10 +167,7 @@ def sync_timers(session, instance, workflow, before: Projected) -> list:
     the caller (fired) or here (cancelled). Returns the due times of the new timers.
     `before` is what the rows showed before the step."""
     waiting = waiting_timers(workflow)
-    for timer_id in before.timers.keys() - waiting.keys():
-        row = session.get(Timer, timer_id)
-        if row is not None and row.state == "waiting":
-            row.state = "cancelled"
+    _settle(session, Timer, before.timers.keys() - waiting.keys(), "waiting", state="cancelled")
     new_dues = []
     for timer_id, task in waiting.items():
         due = timer_due(task)
@@ -195,6 +192,27 @@ def sync_timers(session, instance, workflow, before: Projected) -> list:
         )
         new_dues.append(due)
     return new_dues
+
+
+def _settle(session, model, ids, still: str, **values) -> None:
+    """Set `values` on the rows of `ids` that are still in state `still`: through the
+    objects the step already holds (it may have changed them, as a timer it fired), the
+    others with one UPDATE instead of a read and a write each."""
+    if not ids:
+        return
+    unseen = []
+    for row_id in ids:
+        row = session.identity_map.get(identity_key(model, row_id))
+        if row is None:
+            unseen.append(row_id)
+        elif row.state == still:
+            for name, value in values.items():
+                setattr(row, name, value)
+    if unseen:
+        table = model.__table__
+        session.execute(
+            update(table).where(table.c.id.in_(unseen), table.c.state == still).values(**values)
+        )
 
 
 def current_stage(workflow) -> str | None:

@@ -14,7 +14,7 @@ from datetime import time
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import undefer
 
 from . import audit, projection, state_store, sweep
@@ -89,6 +89,7 @@ class Engine:
         self.registry = ProcessRegistry(form_exists, role_exists)
         self.cache = WorkflowCache()
         self._specs: dict[int, tuple] = {}
+        self._lock_statements: dict[tuple, object] = {}  # built once: see _lock_statement
         # Called with the earliest due time of timers a committed step created (a scheduler
         # uses this to wake exactly then instead of polling).
         self.timer_listeners: list = []
@@ -99,6 +100,10 @@ class Engine:
     def unit_of_work(self, now=None, read_only: bool = False) -> UnitOfWork:
         """One transaction; `read_only` for reads, which take no write lock and commit nothing."""
         return UnitOfWork(self, now, read_only)
+
+    def single_read(self, now=None) -> UnitOfWork:
+        """A read of one statement: no transaction around it where the database allows."""
+        return UnitOfWork(self, now, read_only=True, one_statement=True)
 
     # -- definitions ----------------------------------------------------------------------
 
@@ -166,7 +171,7 @@ class Engine:
     def lock(self, uow, instance_id: str, skip_locked=False) -> Instance | None:
         """Load an instance for a step, holding its row until the unit ends. With
         `skip_locked`, None when another transaction holds it (PostgreSQL)."""
-        instance = self._lock_where(uow, Instance.id == instance_id, instance_id, skip_locked)
+        _, instance = self._locked(uow, instance_id, None, skip_locked)
         if instance is None and not skip_locked:
             raise NotFound(f"instance '{instance_id}' does not exist")
         return instance
@@ -174,36 +179,36 @@ class Engine:
     def lock_task(self, uow, task_id: str) -> tuple[HumanTask, Instance]:
         """The task's instance, locked as `lock` does, and the task as it is once the
         instance is held (a step that completed it meanwhile shows)."""
-        instance = self._lock_where(uow, Instance.id == _instance_of_task(task_id), None)
-        row = None
-        if instance is not None:
-            row = uow.session.get(HumanTask, task_id, populate_existing=True)
+        row, instance = self._locked(uow, None, task_id)
         if row is None:
             raise NotFound(f"task '{task_id}' does not exist")
         return row, instance
 
-    def _lock_where(self, uow, condition, instance_id, skip_locked=False) -> Instance | None:
-        """One statement: the instance row, locked; its stored state too when this process
-        holds no workflow of the instance (it would be read next); on SQLite its audit
-        chain's head as well, so that the step's events need no read of their own."""
-        if self.db.is_sqlite:  # BEGIN IMMEDIATE serialises writers: every read is the latest
-            query = select(Instance, AuditHead.seq, AuditHead.hash).outerjoin(
-                AuditHead, AuditHead.chain == Instance.id
+    def _locked(self, uow, instance_id, task_id, skip_locked=False):
+        """(task row or None, instance or None): the instance locked, by its id or by one
+        of its tasks' — in one statement with its stored state when this process holds no
+        workflow of it (it would be read next), its audit chain's head (so that the
+        step's events need no read of their own) and the task."""
+        wants_state = instance_id is None or not self.cache.holds(instance_id)
+        key = (task_id is not None, wants_state, skip_locked)
+        statement = self._lock_statements.get(key)
+        if statement is None:
+            statement = self._lock_statements[key] = _lock_statement(
+                self.db.is_sqlite, *key, with_head=True
             )
-        else:
-            # Not the head: a lock that waited returns the instance's latest row, but any
-            # other table's as the statement's snapshot had it.
-            query = select(Instance).with_for_update(of=Instance, skip_locked=skip_locked)
-        query = query.where(condition).execution_options(populate_existing=True)
-        if instance_id is None or not self.cache.holds(instance_id):
-            query = query.options(undefer(Instance.state))
-        found = uow.session.execute(query).first()
+        found = uow.session.execute(statement, {"id": task_id or instance_id}).first()
+        if found is None and not self.db.is_sqlite:
+            # No head row to lock yet (the head joins inside the lock on PostgreSQL) or
+            # nothing there: the instance alone, its events read their tail themselves.
+            statement = _lock_statement(False, *key, with_head=False)
+            found = uow.session.execute(statement, {"id": task_id or instance_id}).first()
         if found is None:
-            return None
-        instance, *head = found
-        if head and head[0] is not None:
-            audit.know_tail(uow.session, instance.id, *head)
-        return instance
+            return None, None
+        instance, *rest = found
+        row = rest.pop(0) if task_id is not None else None
+        if rest and rest[0] is not None:
+            audit.know_tail(uow.session, instance.id, *rest)
+        return row, instance
 
     def workflow(self, uow, instance: Instance) -> BpmnWorkflow:
         if instance.id in uow.workflows:
@@ -476,9 +481,35 @@ class Engine:
         )
 
 
-def _instance_of_task(task_id: str):
-    """The id of a task's instance (it never changes), as a subquery."""
-    return select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+def _lock_statement(sqlite: bool, by_task: bool, with_state: bool, skip_locked: bool, with_head):
+    """The statement `Engine._locked` runs, with one parameter `id` (instance or task).
+
+    On SQLite BEGIN IMMEDIATE has serialised writers, so every row read is the latest: the
+    task and the chain's head join as plain rows. On PostgreSQL a lock that waited
+    re-reads only the rows it locks at their latest version, any other joined row as the
+    statement's snapshot had it, so the task and the head are locked too (a step writes
+    them anyway, in this order: instance, tasks, head).
+    """
+    entities = [Instance, HumanTask] if by_task else [Instance]
+    columns = [AuditHead.seq, AuditHead.hash] if with_head else []
+    query = select(*entities, *columns)
+    if by_task:
+        query = query.join(HumanTask, HumanTask.instance_id == Instance.id).where(
+            HumanTask.id == bindparam("id")
+        )
+    else:
+        query = query.where(Instance.id == bindparam("id"))
+    if sqlite:
+        if with_head:
+            query = query.outerjoin(AuditHead, AuditHead.chain == Instance.id)
+    else:
+        if with_head:
+            query = query.join(AuditHead, AuditHead.chain == Instance.id)
+        locked = [*entities, AuditHead] if with_head else entities
+        query = query.with_for_update(of=locked, skip_locked=skip_locked)
+    if with_state:
+        query = query.options(undefer(Instance.state))
+    return query.execution_options(populate_existing=True)
 
 
 def _steppable(instance: Instance) -> bool:

@@ -16,10 +16,13 @@ from .errors import Conflict
 
 
 class UnitOfWork:
-    def __init__(self, engine, now: datetime | None = None, read_only: bool = False):
+    def __init__(
+        self, engine, now: datetime | None = None, read_only: bool = False, one_statement=False
+    ):
         self.engine = engine
         self._fixed_now = now
         self.read_only = read_only  # a read: no write lock taken, nothing committed
+        self.one_statement = one_statement  # a read of one statement: no transaction needed
         self.session = None
         self.now: datetime | None = None
         # instance id -> workflow loaded (and perhaps changed) in this unit
@@ -28,7 +31,7 @@ class UnitOfWork:
         self.new_timer_dues: list[datetime] = []
 
     def __enter__(self):
-        self.session = self.engine.db.session(read_only=self.read_only)
+        self.session = self.engine.db.session(self.read_only, self.one_statement)
         self.now = self._fixed_now or self.engine.clock.now()
         return self
 

@@ -213,7 +213,7 @@ class TaskService:
             return users.authenticate(uow.session, username, password)
 
     def actor_for_token(self, token: str) -> Actor | None:
-        with self.engine.unit_of_work(read_only=True) as uow:
+        with self.engine.single_read() as uow:
             return tokens.actor_for_token(uow.session, token, uow.now)
 
     def actor(self, username: str) -> Actor:
