@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Base
@@ -69,6 +70,7 @@ class Database:
         self.single_read_sessions = sessionmaker(
             self.engine.execution_options(**single_options), expire_on_commit=False
         )
+        event.listen(self.single_read_sessions, "before_flush", _refuse_writes)
 
     def create_all(self) -> None:
         """Create the tables straight from the models and record them as the latest
@@ -148,6 +150,11 @@ def insert_on_conflict(dialect: str):
 
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _refuse_writes(_session, _flush_context, _instances) -> None:
+    # Without a transaction (PostgreSQL's autocommit) nothing would undo a write.
+    raise InvalidRequestError("a read of one statement writes nothing")
 
 
 def _json_dumps(value) -> str:

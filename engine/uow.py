@@ -38,9 +38,8 @@ class UnitOfWork:
     def __exit__(self, exc_type, exc, tb):
         try:
             if exc_type is None and self.read_only:
-                # Closing ends the transaction; a rollback would also expire what was
-                # read, and the caller still uses it.
                 self.workflows.clear()
+                self._end_read()
             elif exc_type is None:
                 self.commit()
             else:
@@ -74,6 +73,19 @@ class UnitOfWork:
             self.new_timer_dues.clear()
             for listener in self.engine.timer_listeners:
                 listener(earliest)
+
+    def _end_read(self) -> None:
+        """On PostgreSQL, end a read's transaction with COMMIT: for a read-only transaction
+        the same as a rollback, but psycopg keeps its prepared statements (after a ROLLBACK
+        it deallocates them all, one more round trip, and prepares them again later).
+        Nothing read is expired (expire_on_commit is off). A read that changed an object
+        by mistake is rolled back, as on SQLite, where closing rolls back whatever a read
+        flushed."""
+        session = self.session
+        if self.engine.db.is_sqlite or not session.in_transaction():
+            return
+        if not (session.new or session.dirty or session.deleted):
+            session.commit()
 
     def rollback(self) -> None:
         self.session.rollback()

@@ -6,7 +6,7 @@ from contextlib import nullcontext
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
 from engine.models import Counter
 from engine.uow import UnitOfWork
@@ -46,3 +46,23 @@ def test_what_a_read_only_unit_changes_is_not_kept(system, database_url):
         reading.session.add(Counter(name="never", value=7))
         reading.session.flush()  # PostgreSQL refuses it in a read-only transaction
     assert _counter(system, "never") is None
+
+
+def test_a_read_of_one_statement_refuses_to_write(system):
+    # On PostgreSQL it runs without a transaction: a write there could not be undone.
+    refused = pytest.raises(InvalidRequestError, match="writes nothing")
+    with refused, system.engine.single_read() as reading:
+        reading.session.add(Counter(name="never", value=7))
+        reading.session.flush()
+    assert _counter(system, "never") is None
+
+
+def test_a_read_sees_what_it_reads_after_it_ended(system):
+    with system.engine.unit_of_work() as uow:
+        uow.session.add(Counter(name="seen", value=3))
+    with system.engine.unit_of_work(read_only=True) as reading:
+        row = reading.session.get(Counter, "seen")
+    assert row.value == 3  # not expired by the end of the read (a COMMIT on PostgreSQL)
+    with system.engine.single_read() as reading:
+        row = reading.session.get(Counter, "seen")
+    assert row.value == 3
