@@ -168,11 +168,10 @@ class Engine:
         self._step(uow, instance, workflow, lambda: None, before=projection.Projected())
         return instance
 
-    def lock(self, uow, instance_id: str, skip_locked=False) -> Instance | None:
-        """Load an instance for a step, holding its row until the unit ends. With
-        `skip_locked`, None when another transaction holds it (PostgreSQL)."""
-        _, instance = self._locked(uow, instance_id, None, skip_locked)
-        if instance is None and not skip_locked:
+    def lock(self, uow, instance_id: str) -> Instance:
+        """Load an instance for a step, holding its row until the unit ends."""
+        _, instance = self._locked(uow, instance_id, None)
+        if instance is None:
             raise NotFound(f"instance '{instance_id}' does not exist")
         return instance
 
@@ -184,13 +183,13 @@ class Engine:
             raise NotFound(f"task '{task_id}' does not exist")
         return row, instance
 
-    def _locked(self, uow, instance_id, task_id, skip_locked=False):
+    def _locked(self, uow, instance_id, task_id):
         """(task row or None, instance or None): the instance locked, by its id or by one
         of its tasks' — in one statement with its stored state when this process holds no
         workflow of it (it would be read next), its audit chain's head (so that the
         step's events need no read of their own) and the task."""
         wants_state = instance_id is None or not self.cache.holds(instance_id)
-        key = (task_id is not None, wants_state, skip_locked)
+        key = (task_id is not None, wants_state)
         statement = self._lock_statements.get(key)
         if statement is None:
             statement = self._lock_statements[key] = _lock_statement(
@@ -481,7 +480,7 @@ class Engine:
         )
 
 
-def _lock_statement(sqlite: bool, by_task: bool, with_state: bool, skip_locked: bool, with_head):
+def _lock_statement(sqlite: bool, by_task: bool, with_state: bool, with_head: bool):
     """The statement `Engine._locked` runs, with one parameter `id` (instance or task).
 
     On SQLite BEGIN IMMEDIATE has serialised writers, so every row read is the latest: the
@@ -506,7 +505,7 @@ def _lock_statement(sqlite: bool, by_task: bool, with_state: bool, skip_locked: 
         if with_head:
             query = query.join(AuditHead, AuditHead.chain == Instance.id)
         locked = [*entities, AuditHead] if with_head else entities
-        query = query.with_for_update(of=locked, skip_locked=skip_locked)
+        query = query.with_for_update(of=locked)
     if with_state:
         query = query.options(undefer(Instance.state))
     return query.execution_options(populate_existing=True)
