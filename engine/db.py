@@ -64,7 +64,7 @@ class Database:
         # A read of one statement sees one snapshot by itself: on PostgreSQL it runs without
         # a transaction, which saves the BEGIN and ROLLBACK round trips (every API request's
         # token check is one).
-        single_options = {"dingdan_read_only": True, "dingdan_one_statement": True}
+        single_options = {"dingdan_one_statement": True}
         if self.engine.dialect.name == "postgresql":
             single_options = {"isolation_level": "AUTOCOMMIT"}
         self.single_read_sessions = sessionmaker(

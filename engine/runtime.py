@@ -89,7 +89,7 @@ class Engine:
         self.registry = ProcessRegistry(form_exists, role_exists)
         self.cache = WorkflowCache()
         self._specs: dict[int, tuple] = {}
-        self._lock_statements: dict[tuple, object] = {}  # built once: see _lock_statement
+        self._lock_statements: dict[tuple, object] = {}  # see _lock_statement
         # Called with the earliest due time of timers a committed step created (a scheduler
         # uses this to wake exactly then instead of polling).
         self.timer_listeners: list = []
@@ -188,19 +188,16 @@ class Engine:
         of its tasks' — in one statement with its stored state when this process holds no
         workflow of it (it would be read next), its audit chain's head (so that the
         step's events need no read of their own) and the task."""
-        wants_state = instance_id is None or not self.cache.holds(instance_id)
-        key = (task_id is not None, wants_state)
-        statement = self._lock_statements.get(key)
-        if statement is None:
-            statement = self._lock_statements[key] = _lock_statement(
-                self.db.is_sqlite, *key, with_head=True
-            )
-        found = uow.session.execute(statement, {"id": task_id or instance_id}).first()
+        by_task = task_id is not None
+        with_state = instance_id is None or not self.cache.holds(instance_id)
+        params = {"id": task_id or instance_id}
+        statement = self._lock_statement(by_task, with_state, with_head=True)
+        found = uow.session.execute(statement, params).first()
         if found is None and not self.db.is_sqlite:
             # No head row to lock yet (the head joins inside the lock on PostgreSQL) or
             # nothing there: the instance alone, its events read their tail themselves.
-            statement = _lock_statement(False, *key, with_head=False)
-            found = uow.session.execute(statement, {"id": task_id or instance_id}).first()
+            statement = self._lock_statement(by_task, with_state, with_head=False)
+            found = uow.session.execute(statement, params).first()
         if found is None:
             return None, None
         instance, *rest = found
@@ -208,6 +205,14 @@ class Engine:
         if rest and rest[0] is not None:
             audit.know_tail(uow.session, instance.id, *rest)
         return row, instance
+
+    def _lock_statement(self, by_task: bool, with_state: bool, with_head: bool):
+        """One of the lock's statements, built once per process."""
+        key = (by_task, with_state, with_head)
+        statement = self._lock_statements.get(key)
+        if statement is None:
+            statement = self._lock_statements[key] = _new_lock_statement(self.db.is_sqlite, *key)
+        return statement
 
     def workflow(self, uow, instance: Instance) -> BpmnWorkflow:
         if instance.id in uow.workflows:
@@ -480,7 +485,7 @@ class Engine:
         )
 
 
-def _lock_statement(sqlite: bool, by_task: bool, with_state: bool, with_head: bool):
+def _new_lock_statement(sqlite: bool, by_task: bool, with_state: bool, with_head: bool):
     """The statement `Engine._locked` runs, with one parameter `id` (instance or task).
 
     On SQLite BEGIN IMMEDIATE has serialised writers, so every row read is the latest: the
