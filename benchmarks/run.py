@@ -498,6 +498,9 @@ def measure_timers(quick: bool, url: str) -> Row:
             if fired >= count or after > limit:
                 break
             time.sleep(0.1)
+        ahead = connection.execute(  # stepped ahead: fired at the instant itself
+            select(func.count()).select_from(Timer).where(Timer.fired_at == due)
+        ).scalar()
     system.db.dispose()
     fired = seen[-1][1]
     if fired < count:
@@ -516,9 +519,11 @@ def measure_timers(quick: bool, url: str) -> Row:
         f"all fired; p95 lateness {max(p95, 0):.1f} s, last {seen[-1][0]:.1f} s",
         "all fired, p95 lateness ≤ 1 s",
         p95 <= 1.0,
-        f"floor: bare SpiffWorkflow reads an instance in {read * 1000:.2f} ms, fires and "
-        f"writes it in {step * 1000:.2f} ms; with the reads done ahead, 95 % of {count:,} "
-        f"on {cpus} cores take ≥ {0.95 * count * step / cpus:.1f} s before any database work",
+        f"{ahead:,} stepped ahead of their instant and committed at it, the rest by the "
+        f"sweep after it. Swept at the instant instead, 95 % of {count:,} on {cpus} cores "
+        f"would take ≥ {0.95 * count * step / cpus:.1f} s before any database work: bare "
+        f"SpiffWorkflow fires and writes an instance in {step * 1000:.2f} ms (reads it in "
+        f"{read * 1000:.2f} ms)",
     )
 
 

@@ -141,6 +141,13 @@ def write_pending(session) -> None:
         session.execute(_head_upsert(session.get_bind().dialect.name), heads)
 
 
+def discard_pending(session) -> None:
+    """Forget the events recorded since the last `write_pending` and the tails counted for
+    them: their steps were rolled back to a savepoint."""
+    session.info.pop(_PENDING, None)
+    session.info.pop(_TAILS, None)
+
+
 @functools.cache
 def _head_upsert(dialect: str):
     statement = insert_on_conflict(dialect)(AuditHead.__table__)

@@ -289,6 +289,11 @@ class Engine:
         with self.sweep_lock:
             return sweep.fire_due(self, now)
 
+    def fire_ahead(self, at, stopping=lambda: False, prepared=None) -> int:
+        """PostgreSQL: step the timers due at `at` before it comes and commit them when the
+        clock reaches it (engine/sweep.py `fire_ahead`); return how many fired."""
+        return sweep.fire_ahead(self, at, stopping, prepared)
+
     def fire_timers(self, uow, instance: Instance) -> int:
         """Fire this instance's due timers (the unit's time decides what is due)."""
         workflow = self.workflow(uow, instance)

@@ -7,6 +7,9 @@ whole batch unfired for the next sweep. On SQLite, BEGIN IMMEDIATE serialises wr
 one scheduler sweeps (webui/scheduler.py); its batches are small, since each holds the
 database's write lock.
 
+A burst due at one instant can instead be stepped ahead of it and committed at it
+(`fire_ahead`, PostgreSQL; webui/scheduler.py decides when).
+
 A batch commits once, and what its steps read — timers, stored states, the audit chains'
 tails — is loaded for the whole batch (engine/batch_loads.py; process versions are parsed
 once per process), or was loaded before the timers fell due (engine/prefetch.py). If any
@@ -28,6 +31,8 @@ log = logging.getLogger("dingdan.engine")
 # Instances per transaction. SQLite's batch holds the write lock that web requests wait
 # for, so it stays short there.
 BATCH_SIZE = {"postgresql": 100, "sqlite": 10}
+# Seconds past `at` that `fire_ahead` waits for the clock before it gives up.
+PATIENCE = 5.0
 
 
 @dataclass
@@ -70,28 +75,97 @@ def _fire_batch(engine, now, after, size) -> _Batch:
     batch = _Batch()
     try:
         with engine.unit_of_work(now) as uow:
-            claimed = _claim(engine, uow, now, after, size)
-            if not claimed:
-                return batch
-            batch.claimed, batch.after = True, claimed[-1][1:]
-            batch.stepping = claimed[0][0].id
-            instances = list({row[0].id: row[0] for row in claimed}.values())
-            # A statement of its own: it sees what committed after the claim's snapshot —
-            # a timer another worker fired just before we took its instance is not waiting.
-            timers = batch_loads.waiting_timers(uow.session, [i.id for i in instances])
-            due = {t.instance_id for t in timers if t.due_at <= now}
-            instances = [i for i in instances if i.id in due]
-            batch.held = [timers]
-            batch_loads.states(uow.session, _to_load(engine, uow, instances))
-            audit.read_tails(uow.session, [i.id for i in instances])
-            for instance in instances:
-                batch.stepping = instance.id
-                batch.fired += engine.fire_timers(uow, instance)
+            _step_batch(engine, uow, now, after, size, batch)
     except Exception as exc:
         if not batch.claimed:
             raise  # the claim itself failed (the database is gone): nothing to redo
         batch.error = exc
     return batch
+
+
+def _step_batch(engine, uow, now, after, size, batch: _Batch) -> None:
+    """Claim up to `size` instances with timers due at `now` and step them in `uow`."""
+    claimed = _claim(engine, uow, now, after, size)
+    if not claimed:
+        return
+    batch.claimed, batch.after = True, claimed[-1][1:]
+    batch.stepping = claimed[0][0].id
+    instances = list({row[0].id: row[0] for row in claimed}.values())
+    # A statement of its own: it sees what committed after the claim's snapshot — a timer
+    # another worker fired just before we took its instance is not waiting.
+    timers = batch_loads.waiting_timers(uow.session, [i.id for i in instances])
+    due = {t.instance_id for t in timers if t.due_at <= now}
+    instances = [i for i in instances if i.id in due]
+    batch.held = [timers]
+    batch_loads.states(uow.session, _to_load(engine, uow, instances))
+    audit.read_tails(uow.session, [i.id for i in instances])
+    for instance in instances:
+        batch.stepping = instance.id
+        batch.fired += engine.fire_timers(uow, instance)
+
+
+def fire_ahead(engine, at, stopping=lambda: False, prepared=None, patience=PATIENCE) -> int:
+    """PostgreSQL: fire the timers due at `at` in one transaction whose time is `at`,
+    stepped before `at` comes and committed when the clock reaches it; return how many.
+
+    For a burst: thousands of timers due at one instant (working-day deadlines meet at the
+    close of business) take seconds to step, so a sweep at `at` would fire the last of them
+    seconds late. Stepped ahead, they all show at `at`. The claim holds each instance from
+    its step to the commit, so a request on one of them waits until `at` and then sees the
+    timer fired, as it would have a moment later anyway. Batches are savepoints: at the
+    first that fails (or once the clock reaches `at`), stepping ahead stops, and what was
+    not stepped is left to the sweep at `at`, where a failing instance gets its incident.
+    If the clock has not reached `at` after `patience` seconds more than it should have
+    taken (a settable clock nobody moves), nothing commits: no timer fires early.
+
+    Not on SQLite: its one writer would hold the write lock every request waits for.
+    `prepared(n)`, if given, is told how many were stepped before the wait.
+    """
+    if engine.db.is_sqlite:
+        return 0
+    size = BATCH_SIZE["postgresql"]
+    fired, after = 0, None
+    try:
+        with engine.unit_of_work(at) as uow:
+            with engine.sweep_lock:
+                while not stopping() and engine.clock.now() < at:
+                    batch = _Batch()
+                    if not _step_ahead(engine, uow, at, after, size, batch):
+                        break
+                    fired, after = fired + batch.fired, batch.after
+            if prepared is not None:
+                prepared(fired)
+            wait = (at - engine.clock.now()).total_seconds() + patience
+            if after is not None and not engine.clock.wait_until(at, wait):
+                raise _TooEarly  # whatever was stepped, even with no timer fired, waits
+    except _TooEarly:
+        log.warning("the clock did not reach %s: %d timers stepped ahead rolled back", at, fired)
+        return 0
+    return fired
+
+
+class _TooEarly(Exception):
+    """The clock did not reach the time a transaction stepped ahead was for."""
+
+
+def _step_ahead(engine, uow, at, after, size, batch: _Batch) -> bool:
+    """One batch of `fire_ahead` in a savepoint; whether it claimed and stepped any."""
+    stepped_before = set(uow.workflows)
+    savepoint = uow.session.begin_nested()
+    try:
+        _step_batch(engine, uow, at, after, size, batch)
+        audit.write_pending(uow.session)
+        savepoint.commit()
+    except Exception as exc:
+        savepoint.rollback()
+        audit.discard_pending(uow.session)
+        for instance_id in set(uow.workflows) - stepped_before:  # stepped in memory only
+            engine.cache.drop(instance_id)
+            del uow.workflows[instance_id]
+            uow.instances.pop(instance_id, None)
+        log.info("stepping timers ahead stopped at instance %s: %s", batch.stepping, exc)
+        return False
+    return batch.claimed
 
 
 def _claim(engine, uow, now, after, size) -> list:

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine import fast_tasks
+from engine import fast_tasks, sweep
 from engine.clock import SettableClock
 from webui.composition import build
 
@@ -36,6 +36,12 @@ def database_url(request, tmp_path):
 @pytest.fixture
 def clock():
     return SettableClock(START)
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Timer sweeps in batches of three instances, so that a few instances take several."""
+    monkeypatch.setattr(sweep, "BATCH_SIZE", {"postgresql": 3, "sqlite": 3})
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, prefetch, sweep
+from engine import audit, prefetch
 from engine.models import AuditEvent, Instance
 from webui.composition import build
 
@@ -76,12 +76,6 @@ def _fired_per_instance(system) -> dict[str, int]:
 def _audit_problems(system) -> list[str]:
     with system.engine.unit_of_work(read_only=True) as uow:
         return audit.verify(uow.session)
-
-
-@pytest.fixture
-def small_batches(monkeypatch):
-    """Batches of three, so that eight instances take three batches."""
-    monkeypatch.setattr(sweep, "BATCH_SIZE", {"postgresql": 3, "sqlite": 3})
 
 
 def test_one_failing_instance_in_a_batch_gets_its_incident_and_the_others_fire(

@@ -12,7 +12,10 @@ lapses.
 
 While it waits, a scheduler that sweeps reads the workflows of the instances whose timers
 fall due within PREFETCH_AHEAD (engine/prefetch.py), so that at due time their steps are
-all that is left to do.
+all that is left to do. On PostgreSQL a burst — so many timers due at one instant that
+their steps take longer than AHEAD_FROM — is stepped before that instant and committed at
+it (engine/sweep.py `fire_ahead`), starting as early as the burst is expected to take,
+at most AHEAD_MAX.
 
 Each scheduler beats a heartbeat at every sweep; /healthz reports it `stale` when the last
 beat is older than STALE_AFTER.
@@ -37,6 +40,8 @@ STALE_AFTER = 60  # seconds without a sweep: the scheduler is stuck or gone
 LEASE = "timer-scheduler"
 LEASE_TTL = timedelta(seconds=15)
 PREFETCH_AHEAD = timedelta(seconds=60)
+AHEAD_FROM = 0.2  # seconds of steps at one instant worth stepping ahead
+AHEAD_MAX = 10.0  # seconds: the longest an instance is held before its timer's instant
 
 
 class Heartbeat:
@@ -82,6 +87,8 @@ class TimerScheduler:
         self.sweeping = not self.exclusive
         self.stopping = False
         self._lease_lock = threading.Lock()  # no renewal can land after shutdown's release
+        self.seconds_per_timer = 0.001  # wall time of one timer's step, as last measured
+        self.ahead_of: datetime | None = None  # the instant of the burst being stepped ahead
 
     def start(self) -> None:
         fired = self.sweep()  # what fell due while the service was down
@@ -109,6 +116,7 @@ class TimerScheduler:
             began = time.monotonic()
             fired = self.engine.fire_due()
             if fired:
+                self._measured(fired, time.monotonic() - began)
                 log.info("fired %d timers in %.1f s", fired, time.monotonic() - began)
             if self.scheduler.running:
                 # Also the timers other processes created: found by a re-check within a
@@ -123,12 +131,15 @@ class TimerScheduler:
 
     def prefetch(self) -> int:
         """Read ahead the workflows of the timers due soon (only where this one sweeps)."""
-        if not self.sweeping or self.stopping:
+        if not self.sweeping or self.stopping or self.ahead_of is not None:
             return 0
         try:
             began = time.monotonic()
             until = self.engine.clock.now() + PREFETCH_AHEAD
-            read = prefetch.prefetch(self.engine, until, stopping=lambda: self.stopping)
+            # A burst stepped ahead takes the workflows it read: read them again it must not.
+            read = prefetch.prefetch(
+                self.engine, until, stopping=lambda: self.stopping or self.ahead_of is not None
+            )
             if read:
                 log.info("read ahead %d workflows in %.1f s", read, time.monotonic() - began)
             return read
@@ -150,16 +161,61 @@ class TimerScheduler:
         self.sweeping = held
         return held
 
-    def wake_at(self, due: datetime) -> None:
-        """Run a sweep at `due` (now, if it has passed)."""
-        when = max(due, datetime.now(UTC))
+    def wake_at(self, due: datetime, count: int = 0) -> None:
+        """Run a sweep at `due` (now, if it has passed); for a burst of `count` timers due
+        then, step them ahead first (see the module's docstring)."""
+        if due == self.ahead_of:
+            return  # under way: its instances look waiting to every other transaction
+        lead = self.lead(count)
+        when = max(due - timedelta(seconds=lead), datetime.now(UTC))
         job = self.scheduler.get_job("wake")
         if job is not None and job.next_run_time is not None and job.next_run_time <= when:
             return  # an earlier wake is already set; it will reschedule after it runs
-        self.scheduler.add_job(self._wake, "date", run_date=when, id="wake", replace_existing=True)
+        self.scheduler.add_job(
+            self._wake,
+            "date",
+            run_date=when,
+            args=[due if lead else None],
+            id="wake",
+            replace_existing=True,
+        )
 
-    def _wake(self) -> None:
+    def lead(self, count: int) -> float:
+        """How many seconds before their instant to step `count` timers due at it: 0 where
+        they are not worth it (few, or SQLite)."""
+        expected = count * self.seconds_per_timer
+        if self.exclusive or not self.engine.clock.passes or expected < AHEAD_FROM:
+            return 0.0
+        return min(expected, AHEAD_MAX)
+
+    def _wake(self, ahead_of: datetime | None) -> None:
+        if ahead_of is not None and self.sweeping and not self.stopping:
+            self.fire_ahead(ahead_of)
         self.sweep()  # which sets the next wake
+
+    def fire_ahead(self, at: datetime) -> int:
+        self.heartbeat.beat()
+        try:
+            self.ahead_of, began, stepping = at, time.monotonic(), []
+
+            def prepared(count):
+                stepping.append(time.monotonic() - began)
+                log.info("stepped %d timers ahead of %s in %.1f s", count, at, stepping[0])
+
+            fired = self.engine.fire_ahead(at, stopping=lambda: self.stopping, prepared=prepared)
+            if fired:
+                log.info("fired %d timers stepped ahead of %s", fired, at.isoformat())
+                self._measured(fired, stepping[0])
+            return fired
+        except Exception:  # the sweep at `at` fires them the usual way
+            log.exception("stepping timers ahead failed")
+            return 0
+        finally:
+            self.ahead_of = None
+
+    def _measured(self, fired: int, seconds: float) -> None:
+        if fired >= 100 and seconds > 0:  # fewer say more about the start than the steps
+            self.seconds_per_timer = seconds / fired
 
     def _wake_at_next_due(self) -> None:
         # Timers already due are the re-check's: one that cannot fire now (its instance is
@@ -170,8 +226,15 @@ class TimerScheduler:
                     Timer.state == "waiting", Timer.due_at > uow.now
                 )
             )
+            count = 0
+            if due is not None and not self.exclusive:
+                count = uow.session.scalar(
+                    select(func.count())
+                    .select_from(Timer)
+                    .where(Timer.state == "waiting", Timer.due_at == due)
+                )
         if due is not None:
-            self.wake_at(due)
+            self.wake_at(due, count)
 
     def shutdown(self) -> None:
         if self.wake_at in self.engine.timer_listeners:
