@@ -307,12 +307,24 @@ class Engine:
             task.data.update(patch)
         audit.record(uow.session, instance.id, "data_patched", uow.now, data={"patch": patch})
 
-    def record_incident(self, instance_id: str, error: ProcessError, action: dict) -> None:
+    def record_incident(
+        self, instance_id: str, error: ProcessError, action: dict, lock_version=None
+    ) -> bool:
         """Mark an instance failed, in a transaction of its own (the failed step's was rolled
-        back): what failed, where, and the step to retry once the cause is fixed."""
+        back): what failed, where, and the step to retry once the cause is fixed. Given the
+        `lock_version` the failed step began from, only if the instance is still there: a
+        step another process took in between (or its own incident) is not overwritten.
+        Whether it recorded."""
         element = (error.details or [{}])[0].get("element")
         with self.unit_of_work() as uow:
             instance = self.lock(uow, instance_id)
+            if lock_version is not None and instance.lock_version != lock_version:
+                log.warning(
+                    "incident of instance %s not recorded: it changed since the failed step (%s)",
+                    instance_id,
+                    error.message,
+                )
+                return False
             instance.status = "failed"
             instance.incident = {
                 "element": element,
@@ -328,6 +340,7 @@ class Engine:
                 element=element,
                 data={"error": error.message, "action": action},
             )
+        return True
 
     # -- one step -------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ class _Batch:
     fired: int = 0
     after: tuple | None = None  # (due_at, timer id) of the last timer claimed
     stepping: str | None = None  # the instance worked on last (one by one: the only one)
+    version: int | None = None  # its lock_version when claimed
     error: Exception | None = None  # what rolled the batch back
     held: list = field(default_factory=list)  # rows the steps look up by id (batch_loads)
 
@@ -61,7 +62,7 @@ def fire_due(engine, now=None) -> int:
             redo_until = batch.after  # redo what this batch claimed, one per transaction
             continue
         if batch.error is not None:
-            _report(engine, batch.stepping, batch.error)
+            _report(engine, batch, batch.error)
         if not batch.claimed:
             return fired
         fired, after = fired + batch.fired, batch.after
@@ -89,7 +90,7 @@ def _step_batch(engine, uow, now, after, size, batch: _Batch) -> None:
     if not claimed:
         return
     batch.claimed, batch.after = True, claimed[-1][1:]
-    batch.stepping = claimed[0][0].id
+    batch.stepping, batch.version = claimed[0][0].id, claimed[0][0].lock_version
     instances = list({row[0].id: row[0] for row in claimed}.values())
     # A statement of its own: it sees what committed after the claim's snapshot — a timer
     # another worker fired just before we took its instance is not waiting.
@@ -100,7 +101,7 @@ def _step_batch(engine, uow, now, after, size, batch: _Batch) -> None:
     batch_loads.states(uow.session, _to_load(engine, uow, instances))
     audit.read_tails(uow.session, [i.id for i in instances])
     for instance in instances:
-        batch.stepping = instance.id
+        batch.stepping, batch.version = instance.id, instance.lock_version
         batch.fired += engine.fire_timers(uow, instance)
 
 
@@ -201,11 +202,13 @@ def _cached(cache, instance) -> bool:
     return True
 
 
-def _report(engine, instance_id, error) -> None:
-    """The failure of one instance's own transaction: a process error is its incident."""
+def _report(engine, batch: _Batch, error) -> None:
+    """The failure of one instance's own transaction: a process error is its incident
+    (unless another sweep stepped the instance since, or recorded it first)."""
+    instance_id = batch.stepping
     if isinstance(error, ProcessError) and instance_id is not None:
         log.error("timer step of instance %s failed: %s", instance_id, error.message)
-        engine.record_incident(instance_id, error, {"kind": "timer"})
+        engine.record_incident(instance_id, error, {"kind": "timer"}, batch.version)
     elif isinstance(error, Conflict):
         log.warning("timer step of instance %s skipped: %s", instance_id, error.message)
     else:  # not the process's fault (a database error): the next sweep tries again

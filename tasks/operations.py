@@ -40,14 +40,15 @@ class Operations:
             if instance.status != "failed" or not instance.incident:
                 raise Conflict("the instance has not failed")
             incident, action = instance.incident, instance.incident["action"]
+            version = instance.lock_version
         try:
             if action["kind"] == "complete":
                 submission = action["data"] if data is None else data
-                self._retry_completion(actor, instance_id, action, submission, patch)
+                self._retry_completion(instance_id, version, action, submission, patch)
             else:
-                self._retry_timers(actor, instance_id, patch)
+                self._retry_timers(instance_id, version, patch)
         except ProcessError as error:
-            self.engine.record_incident(instance_id, error, action)
+            self.engine.record_incident(instance_id, error, action, version)
             raise
         with self.engine.unit_of_work() as uow:
             instance = uow.session.get(Instance, instance_id)
@@ -62,9 +63,9 @@ class Operations:
             )
             return instance
 
-    def _retry_completion(self, actor, instance_id, action, submission, patch):
+    def _retry_completion(self, instance_id, version, action, submission, patch):
         with self.engine.unit_of_work() as uow:
-            instance = self._reopen(uow, instance_id, patch)
+            instance = self._reopen(uow, instance_id, version, patch)
             row = uow.session.get(HumanTask, action["task_id"])
             form = self.tasks.forms.get(row.form_key) if row and row.form_key else None
             try:
@@ -80,13 +81,17 @@ class Operations:
                 on_behalf_of=action.get("on_behalf_of"),
             )
 
-    def _retry_timers(self, actor, instance_id, patch):
+    def _retry_timers(self, instance_id, version, patch):
         with self.engine.unit_of_work() as uow:
-            instance = self._reopen(uow, instance_id, patch)
+            instance = self._reopen(uow, instance_id, version, patch)
             self.engine.fire_timers(uow, instance)
 
-    def _reopen(self, uow, instance_id, patch):
+    def _reopen(self, uow, instance_id, version, patch):
+        """The failed instance running again, if nobody retried or changed it since it was
+        found failed at `version`."""
         instance = self.engine.lock(uow, instance_id)
+        if instance.lock_version != version:
+            raise Conflict("the instance was changed meanwhile (retried by someone else?)")
         instance.status = "running"
         instance.incident = None
         if patch:

@@ -168,7 +168,7 @@ class TaskService:
     def _complete_or_record(self, uow, instance, row, cleaned, actor, on_behalf_of) -> None:
         """Complete; when an expression of the diagram fails, the step rolls back and the
         instance is marked failed with the submission kept, for staff to fix and retry."""
-        instance_id = instance.id
+        instance_id, version = instance.id, instance.lock_version
         action = {
             "kind": "complete",
             "task_id": row.id,
@@ -183,7 +183,7 @@ class TaskService:
             )
         except ProcessError as error:
             uow.rollback()  # release the instance before recording, in a unit of its own
-            self.engine.record_incident(instance_id, error, action)
+            self.engine.record_incident(instance_id, error, action, version)
             raise
 
     def store_file(

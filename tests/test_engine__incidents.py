@@ -117,3 +117,36 @@ def test_a_suspended_instance_takes_no_completion(driver):
     driver.complete("review_application")
     types = [e.type for e in driver.events()]
     assert "instance_suspended" in types and "instance_resumed" in types
+
+
+def test_an_incident_is_not_recorded_over_a_step_taken_since_the_failed_one(driver):
+    driver.start()
+    engine = driver.system.engine
+    failed_at = driver.instance().lock_version
+    driver.complete("review_application")  # another process's step, between the two
+    error = ProcessError("application_accepted: name 'x' is not defined")
+    assert not engine.record_incident(driver.instance_id, error, {"kind": "timer"}, failed_at)
+    instance = driver.instance()
+    assert (instance.status, instance.incident) == ("running", None)
+    assert "incident" not in [e.type for e in driver.events()]
+    assert engine.record_incident(driver.instance_id, error, {"kind": "timer"})  # no version
+    assert driver.instance().status == "failed"
+
+
+def test_a_retry_of_a_failure_someone_retried_meanwhile_is_a_conflict(failed, monkeypatch):
+    staff = failed.actors["center_staff"]
+    operations = failed.system.operations
+    retry_completion = operations._retry_completion
+
+    def after_another_retry(*args):  # the other operator's retry lands first
+        monkeypatch.setattr(operations, "_retry_completion", retry_completion)
+        operations.retry(staff, failed.instance_id, patch={"budget_year_confirmed": True})
+        return retry_completion(*args)
+
+    monkeypatch.setattr(operations, "_retry_completion", after_another_retry)
+    with pytest.raises(Conflict, match="changed meanwhile"):
+        operations.retry(staff, failed.instance_id, patch={"budget_year_confirmed": True})
+    instance = failed.instance()
+    assert (instance.status, instance.stage) == ("running", "survey")
+    types = [e.type for e in failed.events()]
+    assert types.count("incident_resolved") == 1 and types.count("data_patched") == 1
