@@ -42,6 +42,8 @@ class Database:
         self.engine: Engine = create_engine(self.url, **engine_options)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.write_queue: WriteQueue | None = None  # SQLite files only
+        # Seconds a transaction may sit idle before PostgreSQL ends it (0: never).
+        self.idle_in_transaction_timeout = 0.0
         if self.is_sqlite:
             path = self.engine.url.database
             if path and path != ":memory:" and not path.startswith("file:"):
@@ -50,6 +52,7 @@ class Database:
         elif self.engine.dialect.name == "postgresql":
             if idle_in_transaction_timeout is None:
                 idle_in_transaction_timeout = IDLE_IN_TRANSACTION_TIMEOUT
+            self.idle_in_transaction_timeout = max(0.0, idle_in_transaction_timeout)
             _configure_postgresql(self.engine, idle_in_transaction_timeout)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Reads (lists, inboxes, reports) need no write lock: on SQLite a plain BEGIN lets

@@ -190,6 +190,8 @@ def test_a_scheduler_steps_ahead_only_bursts_on_postgresql_with_a_clock_that_pas
         assert scheduler.lead(few) == 0  # a sweep at the instant fires them in time
         assert scheduler.lead(3_000) == pytest.approx(3.0)
         assert scheduler.lead(100_000) == AHEAD_MAX
+        system.db.idle_in_transaction_timeout = 8  # the wait must not be cut off by it
+        assert scheduler.lead(100_000) == 4
     on_a_settable_clock = TimerScheduler(build(database_url, clock=SettableClock(AT)))
     assert on_a_settable_clock.lead(100_000) == 0  # time passes only when someone moves it
     system.db.dispose()

@@ -186,7 +186,9 @@ class TimerScheduler:
         expected = count * self.seconds_per_timer
         if self.exclusive or not self.engine.clock.passes or expected < AHEAD_FROM:
             return 0.0
-        return min(expected, AHEAD_MAX)
+        lead = min(expected, AHEAD_MAX)
+        idle_limit = self.system.db.idle_in_transaction_timeout  # the wait is idle time
+        return min(lead, idle_limit / 2) if idle_limit else lead
 
     def _wake(self, ahead_of: datetime | None) -> None:
         if ahead_of is not None and self.sweeping and not self.stopping:
