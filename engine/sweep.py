@@ -117,7 +117,8 @@ def fire_ahead(engine, at, stopping=lambda: False, prepared=None, patience=PATIE
     first that fails (or once the clock reaches `at`), stepping ahead stops, and what was
     not stepped is left to the sweep at `at`, where a failing instance gets its incident.
     If the clock has not reached `at` after `patience` seconds more than it should have
-    taken (a settable clock nobody moves), nothing commits: no timer fires early.
+    taken (a settable clock nobody moves), or the process is stopping, nothing commits: no
+    timer fires early.
 
     Not on SQLite: its one writer would hold the write lock every request waits for.
     `prepared(n)`, if given, is told how many were stepped before the wait.
@@ -136,17 +137,19 @@ def fire_ahead(engine, at, stopping=lambda: False, prepared=None, patience=PATIE
                     fired, after = fired + batch.fired, batch.after
             if prepared is not None:
                 prepared(fired)
+            if after is not None and stopping():
+                raise _Abandoned("the process stops")  # a sweep elsewhere or later fires them
             wait = (at - engine.clock.now()).total_seconds() + patience
             if after is not None and not engine.clock.wait_until(at, wait):
-                raise _TooEarly  # whatever was stepped, even with no timer fired, waits
-    except _TooEarly:
-        log.warning("the clock did not reach %s: %d timers stepped ahead rolled back", at, fired)
+                raise _Abandoned(f"the clock did not reach {at}")
+    except _Abandoned as reason:
+        log.warning("%d timers stepped ahead rolled back: %s", fired, reason)
         return 0
     return fired
 
 
-class _TooEarly(Exception):
-    """The clock did not reach the time a transaction stepped ahead was for."""
+class _Abandoned(Exception):
+    """Why a transaction stepped ahead rolls back instead of committing."""
 
 
 def _step_ahead(engine, uow, at, after, size, batch: _Batch) -> bool:

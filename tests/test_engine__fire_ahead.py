@@ -3,6 +3,7 @@
 instant with the instant as its time, and whatever could not be stepped ahead is left to
 the sweep at the instant."""
 
+import itertools
 import threading
 from datetime import timedelta
 
@@ -119,6 +120,22 @@ def test_nothing_fires_early_when_the_clock_never_reaches_the_instant(system, cl
     assert system.engine.fire_due() == 3  # the workflows stepped in memory are not reused
     assert _fired_per_instance(system) == {i: 1 for i in ids}
     assert _audit_problems(system) == []
+
+
+def test_a_process_that_stops_while_stepping_ahead_commits_nothing(
+    system, clock, postgres_only, small_batches
+):
+    ids = _start(system, [{"go": 1}] * 7)
+    clock.set(AT - timedelta(seconds=3))
+    asked = itertools.count()
+    ahead = Ahead(system.engine, stopping=lambda: next(asked) >= 1)  # after the first batch
+    ahead.start()
+    ahead.join(30)
+    assert ahead.stepped_count == 3 and ahead.fired == 0
+    assert set(_statuses(system).values()) == {"running"}
+    clock.set(AT)
+    assert system.engine.fire_due() == 7
+    assert _fired_per_instance(system) == {i: 1 for i in ids}
 
 
 def test_a_failing_instance_stops_stepping_ahead_and_gets_its_incident_at_the_instant(
