@@ -519,8 +519,8 @@ def measure_timers(quick: bool, url: str) -> Row:
         f"all fired; p95 lateness {max(p95, 0):.1f} s, last {seen[-1][0]:.1f} s",
         "all fired, p95 lateness ≤ 1 s",
         p95 <= 1.0,
-        f"{ahead:,} stepped ahead of their instant and committed at it, the rest by the "
-        f"sweep after it. Swept at the instant instead, 95 % of {count:,} on {cpus} cores "
+        f"{ahead:,} of {count:,} stepped ahead of their instant and committed at it, the "
+        f"rest swept after it. Swept at the instant instead, 95 % of {count:,} on {cpus} cores "
         f"would take ≥ {0.95 * count * step / cpus:.1f} s before any database work: bare "
         f"SpiffWorkflow fires and writes an instance in {step * 1000:.2f} ms (reads it in "
         f"{read * 1000:.2f} ms)",
