@@ -182,7 +182,7 @@ class TimerScheduler:
 
     def lead(self, count: int) -> float:
         """How many seconds before their instant to step `count` timers due at it: 0 where
-        they are not worth it (few, or SQLite)."""
+        they are few, on SQLite, and with a clock that only moves when someone sets it."""
         expected = count * self.seconds_per_timer
         if self.exclusive or not self.engine.clock.passes or expected < AHEAD_FROM:
             return 0.0
