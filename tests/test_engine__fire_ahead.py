@@ -5,7 +5,7 @@ the sweep at the instant."""
 
 import itertools
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -212,3 +212,27 @@ def test_a_scheduler_steps_ahead_only_bursts_on_postgresql_with_a_clock_that_pas
     on_a_settable_clock = TimerScheduler(build(database_url, clock=SettableClock(AT)))
     assert on_a_settable_clock.lead(100_000) == 0  # time passes only when someone moves it
     system.db.dispose()
+
+
+def test_a_scheduler_wakes_ahead_of_a_burst_and_at_the_instant_for_a_few(database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("no stepping ahead on SQLite")
+    system = build(database_url, clock=SystemClock())
+    scheduler = TimerScheduler(system)
+    scheduler.seconds_per_timer = 0.001
+    scheduler.scheduler.start(paused=True)  # jobs are planned, none runs
+    try:
+        instant = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+        scheduler.wake_at(instant, 3_000)
+        job = scheduler.scheduler.get_job("wake")
+        assert job.next_run_time == instant - timedelta(seconds=3) and job.args == (instant,)
+        later = instant + timedelta(minutes=5)
+        scheduler.wake_at(later, 10)  # an earlier wake is set: it plans the next itself
+        assert scheduler.scheduler.get_job("wake").args == (instant,)
+        scheduler.scheduler.remove_job("wake")
+        scheduler.wake_at(later, 10)
+        job = scheduler.scheduler.get_job("wake")
+        assert job.next_run_time == later and job.args == (None,)  # swept at the instant
+    finally:
+        scheduler.scheduler.shutdown(wait=False)
+        system.db.dispose()
