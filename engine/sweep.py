@@ -84,9 +84,10 @@ def _fire_batch(engine, now, after, size) -> _Batch:
     return batch
 
 
-def _step_batch(engine, uow, now, after, size, batch: _Batch) -> None:
-    """Claim up to `size` instances with timers due at `now` and step them in `uow`."""
-    claimed = _claim(engine, uow, now, after, size)
+def _step_batch(engine, uow, now, after, size, batch: _Batch, since=None) -> None:
+    """Claim up to `size` instances with timers due at `now` (and not before `since`) and
+    step them in `uow`."""
+    claimed = _claim(engine, uow, now, after, size, since)
     if not claimed:
         return
     batch.claimed, batch.after = True, claimed[-1][1:]
@@ -157,7 +158,8 @@ def _step_ahead(engine, uow, at, after, size, batch: _Batch) -> bool:
     stepped_before = set(uow.workflows)
     savepoint = uow.session.begin_nested()
     try:
-        _step_batch(engine, uow, at, after, size, batch)
+        # Only the burst: a timer due before `at` fires at its own time, not with it.
+        _step_batch(engine, uow, at, after, size, batch, since=at)
         audit.write_pending(uow.session)
         savepoint.commit()
     except Exception as exc:
@@ -172,10 +174,10 @@ def _step_ahead(engine, uow, at, after, size, batch: _Batch) -> bool:
     return batch.claimed
 
 
-def _claim(engine, uow, now, after, size) -> list:
+def _claim(engine, uow, now, after, size, since=None) -> list:
     """Up to `size` due timers of running instances, each with its instance — locked,
     skipping those another transaction holds (PostgreSQL)."""
-    query = due_timers.due_by((Instance, Timer.due_at, Timer.id), now, after, size)
+    query = due_timers.due_by((Instance, Timer.due_at, Timer.id), now, after, size, since)
     query = query.execution_options(populate_existing=True)
     if not engine.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
         query = query.with_for_update(of=Instance, skip_locked=True)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from engine import sweep
 from engine.clock import SettableClock, SystemClock
+from engine.errors import ProcessError
 from engine.models import AuditEvent, Timer
 from webui.composition import build
 from webui.scheduler import AHEAD_FROM, AHEAD_MAX, TimerScheduler
@@ -63,6 +64,8 @@ def test_a_burst_stepped_ahead_shows_at_its_instant_and_not_before(
     system, clock, postgres_only, small_batches
 ):
     ids = _start(system, [{"go": 1}] * 7)
+    clock.set(START - timedelta(seconds=1))
+    early = _start(system, [{"go": 1}])[0]  # due a second before the burst
     clock.set(AT - timedelta(seconds=3))
     ahead = Ahead(system.engine)
     ahead.start()
@@ -70,15 +73,19 @@ def test_a_burst_stepped_ahead_shows_at_its_instant_and_not_before(
     # Stepped and flushed, not committed: every other transaction still sees them waiting.
     assert set(_statuses(system).values()) == {"running"}
     assert _fired_per_instance(system) == {}
+    clock.set(AT - timedelta(seconds=1))
+    assert system.engine.fire_due() == 1  # the early one, at its own time
+    assert _fired_per_instance(system) == {early: 1}
     clock.set(AT)
     ahead.join(30)
     assert ahead.fired == 7
     assert set(_statuses(system).values()) == {"archived"}
-    assert _fired_per_instance(system) == {i: 1 for i in ids}
-    events = _timer_events(system)
+    assert _fired_per_instance(system) == {i: 1 for i in [*ids, early]}
+    events = [e for e in _timer_events(system) if e.instance_id != early]
     assert {e.at for e in events} == {AT} and {e.data["lateness_seconds"] for e in events} == {0}
     with system.engine.unit_of_work(read_only=True) as uow:
-        assert set(uow.session.scalars(select(Timer.fired_at))) == {AT}
+        fired_at = uow.session.scalars(select(Timer.fired_at).where(Timer.instance_id.in_(ids)))
+        assert set(fired_at) == {AT}
     assert system.engine.fire_due(AT) == 0  # nothing left for the sweep
     assert _audit_problems(system) == []
 
@@ -139,25 +146,30 @@ def test_a_process_that_stops_while_stepping_ahead_commits_nothing(
 
 
 def test_a_failing_instance_stops_stepping_ahead_and_gets_its_incident_at_the_instant(
-    system, clock, postgres_only, small_batches
+    system, clock, postgres_only, small_batches, monkeypatch
 ):
-    # Due a second apart, so batches of three go: three that fire, then the failing one
-    # with two others, then two more.
-    batches = [[{"go": 1}] * 3, [{}, {"go": 1}, {"go": 1}], [{"go": 2}] * 2]
-    ids = []
-    for seconds, starts in zip((-2, -1, 0), batches, strict=True):
-        clock.set(START + timedelta(seconds=seconds))
-        ids += _start(system, starts)
-    failing = ids[3]
+    ids = _start(system, [{"go": 1}] * 8)
+    with system.engine.unit_of_work(read_only=True) as uow:  # batches go by timer id
+        order = list(uow.session.scalars(select(Timer.instance_id).order_by(Timer.id)))
+    failing = order[3]  # the first of the second batch
+    engine = system.engine
+    fire_timers = engine.fire_timers
+
+    def failing_for_one(uow, instance):
+        if instance.id == failing:
+            raise ProcessError("choice: name 'go' is not defined")
+        return fire_timers(uow, instance)
+
+    monkeypatch.setattr(engine, "fire_timers", failing_for_one)
     clock.set(AT - timedelta(seconds=3))
-    ahead = Ahead(system.engine)
+    ahead = Ahead(engine)
     ahead.start()
     assert ahead.stepped.wait(30) and ahead.stepped_count == 3  # the first batch only
     clock.set(AT)
     ahead.join(30)
     assert ahead.fired == 3
-    assert _fired_per_instance(system) == {i: 1 for i in ids[:3]}
-    assert system.engine.fire_due() == 4  # the sweep at the instant: the rest but one
+    assert _fired_per_instance(system) == {i: 1 for i in order[:3]}
+    assert engine.fire_due() == 4  # the sweep at the instant: the rest but one
     statuses = _statuses(system)
     assert statuses.pop(failing) == "failed"
     assert set(statuses.values()) == {"archived"}
