@@ -235,10 +235,20 @@ class Engine:
         self.cache.put(instance.id, instance.lock_version, self.workflow(uow, instance))
 
     def complete(
-        self, uow, instance: Instance, task_id: str, submission: dict, actor: str, on_behalf_of=None
+        self,
+        uow,
+        instance: Instance,
+        task_id: str,
+        submission: dict,
+        actor: str,
+        on_behalf_of=None,
+        before_end=None,
     ) -> HumanTask:
         """Complete a ready user task with validated data. `actor` is who entered it;
-        `on_behalf_of` names the enterprise or expert when staff entered it for them."""
+        `on_behalf_of` names the enterprise or expert when staff entered it for them.
+        `before_end()`, if given, runs once the step has moved the workflow on and before
+        the instance's end is recorded (what the task's completion produces — a document —
+        comes before the end in the history)."""
         row = uow.session.get(HumanTask, task_id)
         if row is None or row.instance_id != instance.id:
             raise NotFound(f"task '{task_id}' does not exist")
@@ -274,7 +284,7 @@ class Engine:
                 task_id=task_id,
                 data={"data": submission, "subject": row.subject, "on_behalf_of": on_behalf_of},
             )
-            self._step(uow, instance, workflow, task.run, ran=task)
+            self._step(uow, instance, workflow, task.run, ran=task, before_end=before_end)
         return row
 
     def task_properties(self, uow, instance: Instance, task_id: str) -> dict:
@@ -344,14 +354,14 @@ class Engine:
 
     # -- one step -------------------------------------------------------------------------
 
-    def _step(self, uow, instance, workflow, action, ran=None, before=None) -> int:
+    def _step(self, uow, instance, workflow, action, ran=None, before=None, before_end=None) -> int:
         """Run `action` and the engine steps after it, then project the result into rows.
         Returns the number of timers that fired. `before`: what the rows showed before the
         step (taken from the workflow when not given)."""
         with uow.session.no_autoflush:  # one flush, at commit
-            return self._run_step(uow, instance, workflow, action, ran, before)
+            return self._run_step(uow, instance, workflow, action, ran, before, before_end)
 
-    def _run_step(self, uow, instance, workflow, action, ran, before) -> int:
+    def _run_step(self, uow, instance, workflow, action, ran, before, before_end) -> int:
         if before is None:
             before = projection.Projected(workflow)
         uow.workflows[instance.id] = workflow
@@ -405,6 +415,8 @@ class Engine:
 
         projection.sync_tasks(session, instance, workflow, now, stage, created, before)
         instance.stage = stage
+        if before_end is not None:
+            before_end()
         if workflow.is_completed() and instance.status == "running":
             instance.status = ended_status or "archived"
             instance.ended_at = now

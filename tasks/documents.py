@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
 from engine.calendar import SHANGHAI
@@ -23,7 +23,9 @@ class DocumentRenderer:
         self.env = Environment(
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(default=True),
-            undefined=StrictUndefined,
+            # A field the clerk left empty (most of a form's fields are optional) prints as
+            # a blank on the paper, as it would on the paper form; it never fails the step.
+            undefined=ChainableUndefined,
         )
         self.env.filters["local"] = _local_time
 
@@ -51,7 +53,10 @@ class DocumentRenderer:
 
 
 def _local_time(value) -> str:
-    """An ISO string or datetime as Beijing time, e.g. 2026年10月20日 09:00."""
+    """An ISO string or datetime as Beijing time, e.g. 2026年10月20日 09:00; a blank for
+    none."""
+    if not value:
+        return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")

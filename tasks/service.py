@@ -154,18 +154,22 @@ class TaskService:
             raise Conflict(f"task '{row.element}' is claimed by {row.assignee}")
         cleaned = self._validate(uow.session, actor, row.form_key, data, instance.id)
         self._check_complete_file(uow.session, instance, row.form_key)
-        properties = self.engine.task_properties(uow, instance, task_id)
-        self._complete_or_record(uow, instance, row, cleaned, actor, how[1])
-        self._attach_files(uow.session, row.form_key, cleaned, instance.id)
-        template = properties.get("documentTemplate")
-        if template:
+        template = self.engine.task_properties(uow, instance, task_id).get("documentTemplate")
+
+        def generate_document():  # inside the step: the archive record precedes the end
             document = self.documents.render(
                 uow.session, instance, template, actor.username, uow.now
             )
             audit_actions.document_generated(uow, instance, row, document, actor)
+
+        before_end = generate_document if template else None
+        self._complete_or_record(uow, instance, row, cleaned, actor, how[1], before_end)
+        self._attach_files(uow.session, row.form_key, cleaned, instance.id)
         return instance
 
-    def _complete_or_record(self, uow, instance, row, cleaned, actor, on_behalf_of) -> None:
+    def _complete_or_record(
+        self, uow, instance, row, cleaned, actor, on_behalf_of, before_end=None
+    ) -> None:
         """Complete; when an expression of the diagram fails, the step rolls back and the
         instance is marked failed with the submission kept, for staff to fix and retry."""
         instance_id, version = instance.id, instance.lock_version
@@ -179,7 +183,13 @@ class TaskService:
         }
         try:
             self.engine.complete(
-                uow, instance, row.id, cleaned, actor.username, on_behalf_of=on_behalf_of
+                uow,
+                instance,
+                row.id,
+                cleaned,
+                actor.username,
+                on_behalf_of=on_behalf_of,
+                before_end=before_end,
             )
         except ProcessError as error:
             uow.rollback()  # release the instance before recording, in a unit of its own

@@ -55,7 +55,7 @@ def test_three_enterprises_run_from_application_to_archived(driver):
     assert sorted(e["subject"] for e in evaluations) == sorted(ENTERPRISES)
     types = [e.type for e in driver.events()]
     assert types[0] == "instance_started"
-    assert types[-2:] == ["instance_ended", "document_generated"]  # the archive record
+    assert types[-2:] == ["document_generated", "instance_ended"]  # the archive record
     assert types.count("timer_fired") == 2  # the activity day and the follow-up
     assert [n.text for n in driver.notices()] == [
         "申请已受理，服务档案编号：DD-2026-0001",
@@ -100,3 +100,17 @@ def test_the_activity_day_waits_for_the_date_in_the_official_letter(driver):
     assert driver.open_elements() == []
     assert driver.at(datetime(2026, 10, 20, 9, 0, tzinfo=SHANGHAI)) == 1
     assert driver.open_elements() == ["record_activity"]
+
+
+def test_documents_print_blanks_for_what_a_clerk_left_empty(driver):
+    driver.run_until("assign_coordinators")
+    driver.complete("assign_coordinators", {"center_coordinator": "陈明"})  # the rest empty
+    driver.run_to_activity()
+    letter = driver.documents()["official_letter"].body
+    assert "服务中心 陈明（）" in letter and "省局创新服务处 （）" in letter
+    driver.run_from_activity_to_follow_up()
+    driver.complete_all("follow_up_visit", {"method": "phone", "extended_service_needed": False})
+    driver.complete("archive_file", {})
+    record = driver.documents()["archive_record"].body
+    assert record.count("<td>phone</td><td></td>") == 3  # no effect entered
+    assert driver.instance().status == "archived"
