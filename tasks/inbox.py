@@ -175,7 +175,8 @@ def _role_parts(roles, has_subject: bool):
     """The conditions, one role each, that pick the unclaimed tasks of the actor's roles."""
     for role in sorted(roles):
         if role == "applicant":
-            # An applicant's tasks go to the applicant who applied, not to every applicant.
+            # An applicant's tasks go to whoever applied (an applicant, or the clerk who
+            # registered the application), not to every applicant.
             own_instances = select(Instance.id).where(Instance.started_by == bindparam("username"))
             yield [HumanTask.role == role, HumanTask.instance_id.in_(own_instances)]
         elif has_subject and role in PROXY_ROLES:

@@ -28,6 +28,9 @@ ROLES = (
 # Lanes whose people usually have no account: staff enter their forms for them (a customer's
 # by sales staff, who also place orders on a customer's behalf: 业务员代客户下单).
 PROXY_ROLES = {"enterprise": "center_staff", "expert": "center_staff", "customer": "sales"}
+# Staff who start an instance for an applicant (a paper application registered at the
+# counter) act for it on that instance's applicant tasks.
+REGISTRAR_ROLE = "center_staff"
 
 # Roles that see every instance (read); the applicant sees only its own. The company's order
 # staff read every order: they answer for tasks of orders that others started.
@@ -71,8 +74,14 @@ def acting_role(actor: Actor, task_role: str | None, subject: str | None, starte
     if task_role is None:
         return None
     if task_role == "applicant":
-        # The applicant's tasks belong to the applicant who applied, not to every applicant.
-        return ("self", None) if actor.has("applicant") and actor.username == starter else None
+        # The applicant's tasks belong to whoever applied, not to every applicant: the
+        # applicant itself, or the clerk who registered the application of a unit without
+        # an account (PROCEDURE.md: center staff register applications) acting for it.
+        if actor.username != starter:
+            return None
+        if actor.has("applicant"):
+            return ("self", None)
+        return ("proxy", "applicant") if actor.has(REGISTRAR_ROLE) else None
     if actor.has(task_role):
         if actor.subject_name and task_role in PROXY_ROLES and subject != actor.subject_name:
             return None  # an enterprise user acts only for its own enterprise
@@ -87,6 +96,8 @@ def task_roles_for(actor: Actor) -> set[str]:
     """The task roles whose unclaimed tasks reach this actor's group inbox."""
     roles = set(actor.roles)
     roles.update(lane for lane, proxy in PROXY_ROLES.items() if actor.has(proxy))
+    if actor.has(REGISTRAR_ROLE):
+        roles.add("applicant")  # of the instances it started (tasks/inbox.py)
     return roles
 
 

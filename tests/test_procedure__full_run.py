@@ -2,6 +2,9 @@
 
 from datetime import datetime
 
+import pytest
+
+from engine.errors import Forbidden, NotFound
 from engine.models import HumanTask
 from webui.composition import build
 
@@ -114,3 +117,20 @@ def test_documents_print_blanks_for_what_a_clerk_left_empty(driver):
     record = driver.documents()["archive_record"].body
     assert record.count("<td>phone</td><td></td>") == 3  # no effect entered
     assert driver.instance().status == "archived"
+
+
+def test_an_application_registered_by_staff_has_its_applicant_tasks_done_by_that_clerk(driver):
+    driver.start(as_="center_staff")  # a paper application, registered at the counter
+    driver.run_until("confirm_service_design")
+    row = driver.task("confirm_service_design")
+    clerk, tasks = driver.actors["center_staff"], driver.system.tasks
+    assert row.id in [t.id for t in tasks.inbox(clerk, "group")]
+    another_clerk = tasks.add_user("staff2", ["center_staff"])
+    with pytest.raises(Forbidden):
+        tasks.complete(another_clerk, row.id, {"decision": "agree"})
+    with pytest.raises(NotFound):  # an applicant that did not apply sees nothing of it
+        tasks.complete(driver.actors["applicant"], row.id, {"decision": "agree"})
+    driver.complete("confirm_service_design", as_="center_staff")
+    completed = driver.events("task_completed")[-1]
+    assert (completed.actor, completed.data["on_behalf_of"]) == ("center_staff", "applicant")
+    assert driver.instance().stage == "preparation"
