@@ -63,6 +63,16 @@ def test_a_broken_diagram_is_reported_with_its_element_and_exit_status_1(tmp_pat
     assert "call_survey" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_missing_file_and_an_unknown_instance_are_errors_not_tracebacks(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    missing = dingdan(db_url, "deploy", str(tmp_path / "missing.bpmn"))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "cannot read" in missing.stderr and "missing.bpmn" in missing.stderr
+    assert dingdan(db_url, "db", "upgrade").returncode == 0
+    unknown = dingdan(db_url, "audit", "verify", "no-such-instance")
+    assert unknown.returncode == 1 and "no-such-instance" in unknown.stderr
+
+
 def test_an_unknown_role_is_refused(tmp_path):
     result = dingdan(f"sqlite:///{tmp_path / 'c.sqlite3'}", "users", "add", "x", "--role", "boss")
     assert result.returncode == 1 and "unknown role: boss" in result.stderr

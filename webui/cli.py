@@ -102,9 +102,13 @@ def _system(args):
 
 
 def _deploy(args) -> int:
+    try:
+        files = {path.name: path.read_bytes() for path in args.files}
+    except OSError as exc:
+        print(f"dingdan: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
     system = _system(args)
     system.db.upgrade()
-    files = {path.name: path.read_bytes() for path in args.files}
     with system.engine.unit_of_work() as uow:
         results = system.engine.deploy(uow, files, args.deployed_by)
     for result in results:
@@ -139,6 +143,9 @@ def _audit_verify(args) -> int:
     if problems:
         for problem in problems:
             print(f"dingdan: audit log broken: {problem}", file=sys.stderr)
+        return 1
+    if args.instance and not count:
+        print(f"dingdan: no audit events of instance '{args.instance}'", file=sys.stderr)
         return 1
     print(f"audit log intact: {count} events verified")
     return 0
