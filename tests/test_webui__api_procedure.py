@@ -224,6 +224,11 @@ def test_the_whole_procedure_through_the_api(database_url):
         assert types[0] == "instance_started"
         assert {"task_completed", "timer_fired", "instance_ended"} <= set(types)
         assert types.count("timer_fired") == 3  # the escalation, the activity, the follow-up
+        assert types[-1] == "instance_ended"  # after the archive record it produced
+        review = next(e for e in history if e["element"] == "review_application")
+        assert review["type"] == "task_created" and review["data"]["due_at"] == REVIEW_DUE
+        escalation = next(e for e in history if e["type"] == "timer_fired")
+        assert escalation["data"]["due_at"] == REVIEW_DUE  # shown in Shanghai, as `at` is
         questionnaires = [
             e
             for e in history

@@ -1,5 +1,7 @@
 """JSON shapes of the API: timestamps shown in Asia/Shanghai with their offset."""
 
+from datetime import datetime
+
 from tasks.shapes import instance_summary, iso
 
 
@@ -44,8 +46,26 @@ def event(row) -> dict:
         "actor": row.actor,
         "element": row.element,
         "task_id": row.task_id,
-        "data": row.data,
+        "data": _shown(row.data),
     }
+
+
+def _shown(data):
+    """An event's data with the times the engine recorded (`due_at`, …: stored in UTC)
+    shown in Asia/Shanghai like every other timestamp; what people entered stays as
+    entered. The stored event, whose hash covers the UTC text, is unchanged."""
+    if not isinstance(data, dict):
+        return data
+    shown = dict(data)
+    for key, value in data.items():
+        if key.endswith("_at") and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            if moment.tzinfo is not None:
+                shown[key] = iso(moment)
+    return shown
 
 
 def process_version(row, with_checksum=False) -> dict:
