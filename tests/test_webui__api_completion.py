@@ -48,3 +48,16 @@ def test_per_item_tasks_stay_open_in_the_answer_until_each_is_done(driver, clien
 
     assert answer == client.get(f"/api/v1/instances/{instance_id}", headers=headers).get_json()
     assert {t["id"] for t in answer["open_tasks"]} == {t.id for t in others}
+
+
+def test_a_sent_back_budget_prefills_what_may_be_posted_back_as_it_is(driver, client):
+    driver.run_until("prepare_budget")
+    driver.complete("prepare_budget")
+    driver.complete("approve_budget_division", {"decision": "reject", "comments": "太贵"})
+    driver.complete("approve_budget_center")
+    [budget] = driver.open_tasks("prepare_budget")  # back for another go
+    headers = sign_in(client, driver.system, "center_staff", ["center_staff"])
+    detail = client.get(f"/api/v1/tasks/{budget.id}", headers=headers).get_json()
+    assert detail["data"] == DEFAULTS["prepare_budget"]  # the items, not the computed total
+    answer = _complete(client, headers, budget.id, detail["data"])
+    assert answer["data"]["prepare_budget"]["total"] == 3620.5

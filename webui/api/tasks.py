@@ -33,10 +33,17 @@ def get_task(task_id):
         {
             **out.task(detail.task),
             "form": detail.form,
-            "data": detail.data,
+            "data": _sendable(detail.data, detail.form),
             "instructions": detail.instructions,
         }
     )
+
+
+def _sendable(data: dict, form: dict | None) -> dict:
+    """The prefill as a client may post it back: without the form's readOnly fields (the
+    budget's total), which the server computes and refuses from a client."""
+    properties = (form or {}).get("properties", {})
+    return {k: v for k, v in data.items() if not properties.get(k, {}).get("readOnly")}
 
 
 @bp.post("/tasks/<task_id>/claim")
