@@ -8,6 +8,7 @@ from .common import actor, json_body, system
 from .errors import BadRequest
 
 SCOPES = {"mine", "group", "all"}
+YES, NO = {"1", "true", "yes"}, {"0", "false", "no"}
 
 
 @bp.get("/tasks")
@@ -16,12 +17,14 @@ def list_tasks():
     if scope not in SCOPES:
         raise BadRequest("scope must be mine, group or all", fields={"scope": "unknown scope"})
     overdue = request.args.get("overdue")
+    if overdue is not None and overdue.lower() not in YES | NO:
+        raise BadRequest("overdue must be true or false", fields={"overdue": "not a boolean"})
     views = system().tasks.inbox(
         actor(),
         scope=scope,
         process=request.args.get("process") or None,
         stage=request.args.get("stage") or None,
-        overdue=None if overdue is None else overdue.lower() in ("1", "true", "yes"),
+        overdue=None if overdue is None else overdue.lower() in YES,
     )
     return jsonify([out.task(view) for view in views])
 
