@@ -136,6 +136,7 @@ def test_a_file_downloads_as_an_attachment_with_the_session(client, system, surv
     assert disposition.startswith("attachment")
     disposition.encode("latin-1")  # a header a WSGI server can send: the name goes in filename*
     assert "filename*=UTF-8''%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7.pdf" in disposition  # 营业执照
+    assert "filename=download.pdf;" in disposition  # for clients that read only `filename`
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
