@@ -200,6 +200,7 @@ class ProcessRegistry:
                 errors.append(_at(filename, lane, "lane has no name (a role key)"))
             elif not self.role_exists(role):
                 errors.append(_at(filename, lane, f"lane '{role}' is not a known role"))
+        errors.extend(_dangling_flows(filename, process_node))
         errors.extend(_gateways_without_way_out(filename, process_node))
         for loop in process_node.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
             for ref in ("loopDataInputRef", "loopDataOutputRef"):
@@ -256,6 +257,20 @@ class ProcessRegistry:
 
         add(key)
         return digest.hexdigest()
+
+
+def _dangling_flows(filename, process_node) -> list[dict]:
+    """A sequence flow from or to an element the process does not have (SpiffWorkflow
+    would name the flow's neighbour, with a message about forms)."""
+    ids = {node.get("id") for node in process_node.iter() if isinstance(node.tag, str)}
+    errors = []
+    for flow in process_node.iter(_SEQUENCE_FLOW):
+        for end in ("sourceRef", "targetRef"):
+            ref = flow.get(end)
+            if not ref or ref not in ids:
+                message = f"sequence flow {end} '{ref or ''}' is no element of the process"
+                errors.append(_at(filename, flow, message))
+    return errors
 
 
 def _gateways_without_way_out(filename, process_node) -> list[dict]:

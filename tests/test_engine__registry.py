@@ -90,6 +90,18 @@ def test_a_missing_form_is_named_with_its_task(system):
     assert "nowhere.schema.json" in detail["message"]
 
 
+def test_a_sequence_flow_to_nowhere_is_named_itself(system):
+    flow = 'id="flow_archive_end" sourceRef="archive_file" targetRef="end"'
+    assert flow in ARCHIVING
+    broken = ARCHIVING.replace(flow, flow.replace('"end"', '"nowhere"'))
+    before = _version_count(system)
+    with pytest.raises(InvalidBpmn) as error:
+        _deploy(system, {"order_service_archiving.bpmn": broken})
+    detail = _detail(error)
+    assert detail["element"] == "flow_archive_end" and "'nowhere'" in detail["message"]
+    assert _version_count(system) == before
+
+
 def test_an_expression_that_does_not_compile_is_named_with_its_element(system):
     broken = MAIN.replace(
         'review_application["decision"] == "reject"', 'review_application["decision"] == =='
