@@ -21,6 +21,7 @@ from .conftest import START
 from .test_engine__timer_sweep import (
     DUE,
     _audit_problems,
+    _fail_one,
     _fired_per_instance,
     _start,
     _statuses,
@@ -153,14 +154,7 @@ def test_a_failing_instance_stops_stepping_ahead_and_gets_its_incident_at_the_in
         order = list(uow.session.scalars(select(Timer.instance_id).order_by(Timer.id)))
     failing = order[3]  # the first of the second batch
     engine = system.engine
-    fire_timers = engine.fire_timers
-
-    def failing_for_one(uow, instance):
-        if instance.id == failing:
-            raise ProcessError("choice: name 'go' is not defined")
-        return fire_timers(uow, instance)
-
-    monkeypatch.setattr(engine, "fire_timers", failing_for_one)
+    _fail_one(monkeypatch, engine, failing, ProcessError("choice: name 'go' is not defined"))
     clock.set(AT - timedelta(seconds=3))
     ahead = Ahead(engine)
     ahead.start()

@@ -78,6 +78,18 @@ def _audit_problems(system) -> list[str]:
         return audit.verify(uow.session)
 
 
+def _fail_one(monkeypatch, engine, instance_id, error) -> None:
+    """The engine's timer step raises `error` for this one instance."""
+    fire_timers = engine.fire_timers
+
+    def failing_for_one(uow, instance):
+        if instance.id == instance_id:
+            raise error
+        return fire_timers(uow, instance)
+
+    monkeypatch.setattr(engine, "fire_timers", failing_for_one)
+
+
 def test_one_failing_instance_in_a_batch_gets_its_incident_and_the_others_fire(
     system, clock, small_batches
 ):
@@ -104,13 +116,7 @@ def test_an_instance_failing_for_another_reason_is_left_for_the_next_sweep(
     ids = _start(system, [{"go": 1}] * 5)
     engine, broken = system.engine, ids[1]
     fire_timers = engine.fire_timers
-
-    def failing_for_one(uow, instance):
-        if instance.id == broken:
-            raise RuntimeError("the database went away for this one")
-        return fire_timers(uow, instance)
-
-    monkeypatch.setattr(engine, "fire_timers", failing_for_one)
+    _fail_one(monkeypatch, engine, broken, RuntimeError("the database went away for this one"))
     clock.set(DUE)
     assert engine.fire_due() == 4
     assert _statuses(system)[broken] == "running"  # no incident: not the process's fault
