@@ -11,6 +11,8 @@ import weakref
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.task_parsers import GatewayParser
+from SpiffWorkflow.bpmn.serializer.default.task_spec import ParallelGatewayConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
@@ -21,7 +23,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskIterator
 
-from . import timer_events
+from . import gateways, timer_events
 from .fast_tasks import FastSubWorkflow, FastWorkflow, made_fast
 
 
@@ -49,6 +51,7 @@ class DingdanBpmnParser(SpiffBpmnParser):
             IntermediateCatchEvent,
         ),
         full_tag("boundaryEvent"): (timer_events.BoundaryEventParser, BoundaryEvent),
+        full_tag("parallelGateway"): (GatewayParser, gateways.ParallelGateway),
     }
 
 
@@ -78,6 +81,9 @@ class _StateConverter(BpmnWorkflowConverter):
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config.update(timer_events.SERIALIZER_CONFIG)
+    # Registered after SpiffWorkflow's own, under the same type name: stored specs of any
+    # version restore with the round-aware join.
+    config[gateways.ParallelGateway] = ParallelGatewayConverter
     config[BpmnWorkflow] = _StateConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 

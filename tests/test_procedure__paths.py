@@ -80,3 +80,22 @@ def test_an_extended_service_need_leads_to_the_tripartite_agreement(driver):
     driver.complete("arrange_extended_service", {"contract_price": 12000})
     driver.complete("archive_file")
     assert driver.instance().status == "archived"
+
+
+@pytest.mark.parametrize("first", ["approve_budget_division", "approve_budget_center"])
+def test_each_round_of_budget_approval_waits_for_both_whatever_order_they_answer_in(driver, first):
+    driver.run_until("approve_budget_division")
+    second = ({"approve_budget_division", "approve_budget_center"} - {first}).pop()
+    rounds = [(first, second, "reject"), (second, first, "reject"), (first, second, "approve")]
+    for number, (answers_first, answers_second, verdict) in enumerate(rounds, 1):
+        driver.complete(answers_first, {"decision": verdict, "comments": f"第{number}轮"})
+        assert driver.open_elements() == [answers_second], number  # the other is awaited
+        driver.complete(answers_second, {"decision": "approve"})
+        if verdict == "reject":
+            assert driver.open_elements() == ["prepare_budget"], number
+            driver.complete("prepare_budget")
+    assert driver.open_elements() == ["issue_official_letter"]
+    instance = driver.instance()
+    assert (instance.status, instance.stage) == ("running", "implementation")
+    created = [e.element for e in driver.events("task_created")]
+    assert created.count("prepare_budget") == 3 and created.count("approve_budget_center") == 3
