@@ -21,7 +21,7 @@ from engine.models import (
 from engine.registry import latest_version, latest_versions
 
 from .inbox import TASK_COLUMNS, TaskView, task_views
-from .roles import Actor, sees_all
+from .roles import Actor, sees_all, unlinked_lanes
 
 
 @dataclass
@@ -67,13 +67,11 @@ class Records:
             if not sees_all(actor):
                 visible = [Instance.started_by == actor.username]
                 if actor.subject_name:
-                    visible.append(
-                        Instance.id.in_(
-                            select(HumanTask.instance_id).where(
-                                HumanTask.subject == actor.subject_name
-                            )
-                        )
-                    )
+                    mine = HumanTask.subject == actor.subject_name
+                    visible.append(Instance.id.in_(select(HumanTask.instance_id).where(mine)))
+                elif lanes := unlinked_lanes(actor):
+                    mine = HumanTask.role.in_(lanes)
+                    visible.append(Instance.id.in_(select(HumanTask.instance_id).where(mine)))
                 query = query.where(or_(*visible))
             if status:
                 query = query.where(Instance.status == status)

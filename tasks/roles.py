@@ -92,6 +92,15 @@ def acting_role(actor: Actor, task_role: str | None, subject: str | None, starte
     return None
 
 
+def unlinked_lanes(actor: Actor) -> frozenset[str]:
+    """The enterprise and expert lanes of a user linked to no enterprise or expert (the
+    demo users, one a role): it acts in those lanes for anyone, and sees the instances
+    with tasks there. A linked user acts only for its own name."""
+    if actor.subject_name:
+        return frozenset()
+    return frozenset(lane for lane in PROXY_ROLES if actor.has(lane))
+
+
 def task_roles_for(actor: Actor) -> set[str]:
     """The task roles whose unclaimed tasks reach this actor's group inbox."""
     roles = set(actor.roles)

@@ -15,7 +15,7 @@ from . import audit_actions, files, tokens, users
 from .completeness import missing_records
 from .inbox import TaskView, inbox_query
 from .records import InstanceDetail, instance_detail
-from .roles import Actor, acting_role, sees_all, starter_roles
+from .roles import Actor, acting_role, sees_all, starter_roles, unlinked_lanes
 
 # Roles that only read: an actor with none but these writes nothing, not even an upload.
 READ_ONLY_ROLES = frozenset({"auditor"})
@@ -75,18 +75,13 @@ class TaskService:
         if sees_all(actor) or instance.started_by == actor.username:
             return True
         if actor.subject_name:
-            return (
-                session.scalar(
-                    select(HumanTask.id)
-                    .where(
-                        HumanTask.instance_id == instance.id,
-                        HumanTask.subject == actor.subject_name,
-                    )
-                    .limit(1)
-                )
-                is not None
-            )
-        return False
+            mine = HumanTask.subject == actor.subject_name
+        elif lanes := unlinked_lanes(actor):
+            mine = HumanTask.role.in_(lanes)
+        else:
+            return False
+        found = select(HumanTask.id).where(HumanTask.instance_id == instance.id, mine).limit(1)
+        return session.scalar(found) is not None
 
     def _may_see_task(self, session, actor, row, instance) -> bool:
         if acting_role(actor, row.role, row.subject, instance.started_by) is not None:

@@ -259,3 +259,21 @@ def test_a_tokens_roles_are_read_afresh_on_every_request(client, system, survey)
     with system.engine.unit_of_work() as uow:
         users.remove_role(uow.session, "wang", "center_staff")
     assert client.get(path, headers=headers).status_code == 404
+
+
+def test_an_enterprise_user_linked_to_no_enterprise_acts_in_the_lane_and_sees_its_answer(
+    client, system, survey
+):
+    headers = sign_in(client, system, "enterprise", ["enterprise"])  # as the demo user is
+    group = client.get("/api/v1/tasks?scope=group", headers=headers).get_json()
+    assert {t["subject"] for t in group if t["element"] == "fill_questionnaire"} == set(ENTERPRISES)
+    task = survey.task("fill_questionnaire", HUAXIN)
+    response = client.post(
+        f"/api/v1/tasks/{task.id}/complete",
+        headers=headers,
+        json={"data": DEFAULTS["fill_questionnaire"]},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["id"] == survey.instance_id  # the instance, not a 404
+    listed = client.get("/api/v1/instances", headers=headers).get_json()
+    assert [i["id"] for i in listed] == [survey.instance_id]
