@@ -99,6 +99,8 @@ def message_for(error: ValidationError) -> Message:
             return message(f"at most {value} items allowed", f"最多 {value} 项")
         case "uniqueItems":
             return message("must not contain duplicates", "不能有重复项")
+        case "x-unique-by":
+            return message("appears twice in the list", "与列表中前面的一项重复")
         case "minLength":
             en = _count(value, "must not be empty", f"must be at least {value} characters")
             zh = "不能为空" if value == 1 else f"至少 {value} 个字符"

@@ -30,9 +30,24 @@ def _read_only(validator: Any, value: object, instance: object, schema: dict) ->
         yield ValidationError("computed by the server")
 
 
+def _unique_by(validator: Any, key: object, instance: object, schema: dict) -> Iterator:
+    """`x-unique-by: name` on a list: no two rows with the same `name` (one task is opened
+    per row, named by it, and each row's record is kept under that name)."""
+    if not isinstance(instance, list) or not isinstance(key, str):
+        return
+    seen: set[str] = set()
+    for index, row in enumerate(instance):
+        value = row.get(key) if isinstance(row, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if value.strip() in seen:
+            yield ValidationError(f"{key} appears twice", path=[index, key])
+        seen.add(value.strip())
+
+
 FormValidator = validators.extend(
     Draft202012Validator,
-    validators={"readOnly": _read_only},
+    validators={"readOnly": _read_only, "x-unique-by": _unique_by},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
         {"integer": _is_integer, "number": _is_number}
     ),

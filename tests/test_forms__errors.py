@@ -240,3 +240,29 @@ def test_not_a_number_is_refused(registry):
     data = {"items": [{"category": "venue", "amount": float("nan")}]}
     error = errors(registry, "budget", data)
     assert error.fields == {"items.0.amount": "must be a number"}
+
+
+EXPERT = {
+    "name": "张教授",
+    "organisation": "河北经贸大学",
+    "specialty": "融资",
+    "qualification": "教授",
+}
+
+
+@pytest.mark.parametrize(
+    ("form_key", "rest", "field", "row"),
+    [
+        ("survey_plan", {"survey_date": "2026-10-12"}, "enterprises", {"name": "甲公司"}),
+        ("activity_record", {}, "served_enterprises", {"name": "甲公司"}),
+        ("expert_selection", {}, "experts", EXPERT),
+    ],
+)
+def test_a_name_twice_in_a_list_of_per_item_tasks_is_refused(registry, form_key, rest, field, row):
+    """Each row opens a task named by it and its record is kept under that name: two rows
+    of one name would open two tasks and keep one answer."""
+    other, again = {**row, "name": "乙公司"}, {**row, "name": f" {row['name']} "}
+    caught = errors(registry, form_key, {**rest, field: [row, other, again]})
+    assert caught.fields == {f"{field}.2.name": "appears twice in the list"}
+    assert "重复" in caught.messages("zh-CN")[f"{field}.2.name"]
+    registry.get(form_key).validate({**rest, field: [row, other]})  # distinct names: fine
