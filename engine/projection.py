@@ -123,16 +123,21 @@ class Projected:
             self.timers = {i: timer_due(t) for i, t in waiting_timers(workflow).items()}
 
 
-def sync_tasks(session, instance, workflow, now, stage, on_created, before: Projected) -> None:
+def sync_tasks(
+    session, instance, workflow, now, stage, on_created, before: Projected, on_cancelled=None
+) -> None:
     """Insert rows for user tasks that became ready; cancel rows whose task went away.
 
     `before` is what the rows showed before the step. Rows of tasks that this step
     completed must already have been closed by the caller (and are passed over here).
+    `on_cancelled(id, element, subject, role)` is told of each row cancelled.
     """
     ready = ready_user_tasks(workflow)
-    _settle(
-        session, HumanTask, before.open - ready.keys(), "open", state="cancelled", completed_at=now
-    )
+    gone = before.open - ready.keys()
+    cancelled = _settle(session, HumanTask, gone, "open", state="cancelled", completed_at=now)
+    if on_cancelled is not None:
+        for row in sorted(cancelled):  # in a fixed order: the audit chain must not vary
+            on_cancelled(*row)
     new = [task_id for task_id in ready if task_id not in before.open]
     if len(new) > 1:  # rows (and their events) are made in the order of SpiffWorkflow's walk
         walked = [str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
@@ -194,13 +199,15 @@ def sync_timers(session, instance, workflow, before: Projected) -> list:
     return new_dues
 
 
-def _settle(session, model, ids, still: str, **values) -> None:
+def _settle(session, model, ids, still: str, **values) -> list[tuple]:
     """Set `values` on the rows of `ids` that are still in state `still`: through the
     objects the step already holds (it may have changed them, as a timer it fired), the
-    others with one UPDATE instead of a read and a write each."""
+    others with one UPDATE instead of a read and a write each. Returns (id, element,
+    subject, role) of each row it changed, for a model that has those columns."""
     if not ids:
-        return
-    unseen = []
+        return []
+    unseen, changed = [], []
+    described = hasattr(model, "subject")
     for row_id in ids:
         row = session.identity_map.get(identity_key(model, row_id))
         if row is None:
@@ -208,11 +215,20 @@ def _settle(session, model, ids, still: str, **values) -> None:
         elif row.state == still:
             for name, value in values.items():
                 setattr(row, name, value)
+            if described:
+                changed.append((row.id, row.element, row.subject, row.role))
     if unseen:
         table = model.__table__
-        session.execute(
-            update(table).where(table.c.id.in_(unseen), table.c.state == still).values(**values)
-        )
+        statement = update(table).where(table.c.id.in_(unseen), table.c.state == still)
+        statement = statement.values(**values)
+        if described:
+            statement = statement.returning(
+                table.c.id, table.c.element, table.c.subject, table.c.role
+            )
+            changed.extend(tuple(row) for row in session.execute(statement))
+        else:
+            session.execute(statement)
+    return changed
 
 
 def current_stage(workflow) -> str | None:

@@ -413,7 +413,20 @@ class Engine:
                 data={"role": row.role, "subject": row.subject, "due_at": _iso(row.due_at)},
             )
 
-        projection.sync_tasks(session, instance, workflow, now, stage, created, before)
+        def cancelled(task_id, element, subject, role):
+            audit.record(
+                session,
+                instance.id,
+                "task_cancelled",
+                now,
+                element=element,
+                task_id=task_id,
+                data={"role": role, "subject": subject},
+            )
+
+        projection.sync_tasks(
+            session, instance, workflow, now, stage, created, before, on_cancelled=cancelled
+        )
         instance.stage = stage
         if before_end is not None:
             before_end()

@@ -53,6 +53,11 @@ def test_completing_the_overdue_review_withdraws_the_escalation(driver):
             select(HumanTask).where(HumanTask.element == "handle_overdue_review")
         )
     assert escalation.state == "cancelled"
+    [withdrawn] = driver.events("task_cancelled")  # the history says where it went
+    assert (withdrawn.element, withdrawn.task_id) == ("handle_overdue_review", escalation.id)
+    assert withdrawn.data == {"role": "center_head", "subject": None}
+    types = [e.type for e in driver.events()]
+    assert types.index("task_completed") < types.index("task_cancelled")
 
 
 def test_the_head_can_handle_the_escalation_while_the_review_stays_open(driver):

@@ -27,6 +27,7 @@ TYPE_NAMES = {
     "task_unclaimed": N_("退回任务"),
     "task_completed": N_("完成任务"),
     "task_overdue": N_("任务超期"),
+    "task_cancelled": N_("撤销任务"),
     "timer_fired": N_("到达时间节点"),
     "notice_sent": N_("发送通知"),
     "document_generated": N_("生成文书"),

@@ -399,6 +399,7 @@ EVENTS = {
     "task_unclaimed": N_("退回任务「%(name)s」"),
     "task_completed": N_("完成任务「%(name)s」"),
     "task_overdue": N_("任务「%(name)s」超过办理期限"),
+    "task_cancelled": N_("任务「%(name)s」不再需要办理，已撤销"),
     "timer_fired": N_("到达时间节点「%(name)s」"),
     "notice_sent": N_("发送通知给 %(name)s"),
     "document_generated": N_("生成文书《%(name)s》"),
@@ -433,7 +434,7 @@ def _event(progress, event) -> HistoryLine:
         to = data.get("to") or ""
         name = to if to == progress.instance.started_by else role_name(to)
         detail = data.get("text") or ""
-    if event.type in ("task_created", "task_completed") and data.get("subject"):
+    if event.type in ("task_created", "task_completed", "task_cancelled") and data.get("subject"):
         name = f"{name} · {data['subject']}"
     if event.type == "task_completed" and data.get("on_behalf_of"):
         detail = _("代%(whom)s填写", whom=data["on_behalf_of"])
