@@ -88,25 +88,25 @@ def test_who_sees_the_instance_and_the_enterprise_tasks(client, system, survey, 
 
     for subject, status in who.completes.items():
         task = survey.task("fill_questionnaire", subject)
-        response = client.post(
-            f"/api/v1/tasks/{task.id}/complete",
-            headers=headers,
-            json={"data": DEFAULTS["fill_questionnaire"]},
-        )
+        response = _answer_questionnaire(client, headers, task)
         assert response.status_code == status, (subject, response.get_data(as_text=True))
         if status != 200:
             assert survey.task("fill_questionnaire", subject).state == "open"
             assert response.get_json()["error"]["code"] in ("forbidden", "not_found")
 
 
-def test_center_staff_completes_on_behalf_of_the_enterprise(client, system, survey):
-    headers = sign_in(client, system, "center_staff", ["center_staff"])
-    task = survey.task("fill_questionnaire", LVYUAN)
-    response = client.post(
+def _answer_questionnaire(client, headers, task):
+    return client.post(
         f"/api/v1/tasks/{task.id}/complete",
         headers=headers,
         json={"data": DEFAULTS["fill_questionnaire"]},
     )
+
+
+def test_center_staff_completes_on_behalf_of_the_enterprise(client, system, survey):
+    headers = sign_in(client, system, "center_staff", ["center_staff"])
+    task = survey.task("fill_questionnaire", LVYUAN)
+    response = _answer_questionnaire(client, headers, task)
     assert response.status_code == 200, response.get_data(as_text=True)
     [event] = [
         e
@@ -268,11 +268,7 @@ def test_an_enterprise_user_linked_to_no_enterprise_acts_in_the_lane_and_sees_it
     group = client.get("/api/v1/tasks?scope=group", headers=headers).get_json()
     assert {t["subject"] for t in group if t["element"] == "fill_questionnaire"} == set(ENTERPRISES)
     task = survey.task("fill_questionnaire", HUAXIN)
-    response = client.post(
-        f"/api/v1/tasks/{task.id}/complete",
-        headers=headers,
-        json={"data": DEFAULTS["fill_questionnaire"]},
-    )
+    response = _answer_questionnaire(client, headers, task)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["id"] == survey.instance_id  # the instance, not a 404
     listed = client.get("/api/v1/instances", headers=headers).get_json()
