@@ -53,6 +53,16 @@ _WAITING_TIMERS = (
 )
 
 
+def tasks_taken_part_in(actor: Actor):
+    """The condition on task rows through which an enterprise or expert user sees an
+    instance: those for its own name, or, linked to no name, those of its lanes; None for
+    anyone else (who sees what it started, or everything)."""
+    if actor.subject_name:
+        return HumanTask.subject == actor.subject_name
+    lanes = unlinked_lanes(actor)
+    return HumanTask.role.in_(lanes) if lanes else None
+
+
 class Records:
     def __init__(self, engine, forms, access):
         self.engine = engine
@@ -66,12 +76,9 @@ class Records:
             query = select(Instance)
             if not sees_all(actor):
                 visible = [Instance.started_by == actor.username]
-                if actor.subject_name:
-                    mine = HumanTask.subject == actor.subject_name
-                    visible.append(Instance.id.in_(select(HumanTask.instance_id).where(mine)))
-                elif lanes := unlinked_lanes(actor):
-                    mine = HumanTask.role.in_(lanes)
-                    visible.append(Instance.id.in_(select(HumanTask.instance_id).where(mine)))
+                through = tasks_taken_part_in(actor)
+                if through is not None:
+                    visible.append(Instance.id.in_(select(HumanTask.instance_id).where(through)))
                 query = query.where(or_(*visible))
             if status:
                 query = query.where(Instance.status == status)

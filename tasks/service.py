@@ -14,8 +14,8 @@ from forms import FormValidationError
 from . import audit_actions, files, tokens, users
 from .completeness import missing_records
 from .inbox import TaskView, inbox_query
-from .records import InstanceDetail, instance_detail
-from .roles import Actor, acting_role, sees_all, starter_roles, unlinked_lanes
+from .records import InstanceDetail, instance_detail, tasks_taken_part_in
+from .roles import Actor, acting_role, sees_all, starter_roles
 
 # Roles that only read: an actor with none but these writes nothing, not even an upload.
 READ_ONLY_ROLES = frozenset({"auditor"})
@@ -74,14 +74,11 @@ class TaskService:
     def may_see(self, session, actor: Actor, instance: Instance) -> bool:
         if sees_all(actor) or instance.started_by == actor.username:
             return True
-        if actor.subject_name:
-            mine = HumanTask.subject == actor.subject_name
-        elif lanes := unlinked_lanes(actor):
-            mine = HumanTask.role.in_(lanes)
-        else:
+        through = tasks_taken_part_in(actor)
+        if through is None:
             return False
-        found = select(HumanTask.id).where(HumanTask.instance_id == instance.id, mine).limit(1)
-        return session.scalar(found) is not None
+        found = select(HumanTask.id).where(HumanTask.instance_id == instance.id, through)
+        return session.scalar(found.limit(1)) is not None
 
     def _may_see_task(self, session, actor, row, instance) -> bool:
         if acting_role(actor, row.role, row.subject, instance.started_by) is not None:
