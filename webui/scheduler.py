@@ -116,8 +116,9 @@ class TimerScheduler:
             began = time.monotonic()
             fired = self.engine.fire_due()
             if fired:
-                self._measured(fired, time.monotonic() - began)
-                log.info("fired %d timers in %.1f s", fired, time.monotonic() - began)
+                took = time.monotonic() - began
+                self._measured(fired, took)
+                log.info("fired %d timers in %.1f s", fired, took)
             if self.scheduler.running:
                 # Also the timers other processes created: found by a re-check within a
                 # second, they are then fired at their due time, not up to a second after.
@@ -222,21 +223,18 @@ class TimerScheduler:
     def _wake_at_next_due(self) -> None:
         # Timers already due are the re-check's: one that cannot fire now (its instance is
         # suspended, failed, or another scheduler's) must not wake us again at once, forever.
+        # The earliest instant and how many fall due at it, in one statement (an index
+        # range read in due_at order that stops after the first group).
         with self.engine.unit_of_work(read_only=True) as uow:
-            due = uow.session.scalar(
-                select(func.min(Timer.due_at)).where(
-                    Timer.state == "waiting", Timer.due_at > uow.now
-                )
-            )
-            count = 0
-            if due is not None and not self.exclusive:
-                count = uow.session.scalar(
-                    select(func.count())
-                    .select_from(Timer)
-                    .where(Timer.state == "waiting", Timer.due_at == due)
-                )
-        if due is not None:
-            self.wake_at(due, count)
+            first = uow.session.execute(
+                select(Timer.due_at, func.count())
+                .where(Timer.state == "waiting", Timer.due_at > uow.now)
+                .group_by(Timer.due_at)
+                .order_by(Timer.due_at)
+                .limit(1)
+            ).first()
+        if first is not None:
+            self.wake_at(*first)
 
     def shutdown(self) -> None:
         if self.wake_at in self.engine.timer_listeners:
