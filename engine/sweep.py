@@ -62,7 +62,7 @@ def fire_due(engine, now=None) -> int:
             redo_until = batch.after  # redo what this batch claimed, one per transaction
             continue
         if batch.error is not None:
-            _report(engine, batch, batch.error)
+            _report(engine, batch)
         if not batch.claimed:
             return fired
         fired, after = fired + batch.fired, batch.after
@@ -165,10 +165,7 @@ def _step_ahead(engine, uow, at, after, size, batch: _Batch) -> bool:
     except Exception as exc:
         savepoint.rollback()
         audit.discard_pending(uow.session)
-        for instance_id in set(uow.workflows) - stepped_before:  # stepped in memory only
-            engine.cache.drop(instance_id)
-            del uow.workflows[instance_id]
-            uow.instances.pop(instance_id, None)
+        uow.forget(set(uow.workflows) - stepped_before)
         log.info("stepping timers ahead stopped at instance %s: %s", batch.stepping, exc)
         return False
     return batch.claimed
@@ -207,10 +204,10 @@ def _cached(cache, instance) -> bool:
     return True
 
 
-def _report(engine, batch: _Batch, error) -> None:
+def _report(engine, batch: _Batch) -> None:
     """The failure of one instance's own transaction: a process error is its incident
     (unless another sweep stepped the instance since, or recorded it first)."""
-    instance_id = batch.stepping
+    instance_id, error = batch.stepping, batch.error
     if isinstance(error, ProcessError) and instance_id is not None:
         log.error("timer step of instance %s failed: %s", instance_id, error.message)
         engine.record_incident(instance_id, error, {"kind": "timer"}, batch.version)

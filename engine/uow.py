@@ -90,6 +90,12 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
         self.new_timer_dues.clear()
-        for instance_id in self.workflows:
+        self.forget(list(self.workflows))
+
+    def forget(self, instance_ids) -> None:
+        """Drop these instances' workflows, here and from the engine's cache: steps that
+        were rolled back changed them in memory only."""
+        for instance_id in instance_ids:
             self.engine.cache.drop(instance_id)
-        self.workflows.clear()
+            self.workflows.pop(instance_id, None)
+            self.instances.pop(instance_id, None)
