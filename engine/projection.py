@@ -134,7 +134,10 @@ def sync_tasks(
     """
     ready = ready_user_tasks(workflow)
     gone = before.open - ready.keys()
-    cancelled = _settle(session, HumanTask, gone, "open", state="cancelled", completed_at=now)
+    described = ("id", "element", "subject", "role") if on_cancelled is not None else ()
+    cancelled = _settle(
+        session, HumanTask, gone, "open", described, state="cancelled", completed_at=now
+    )
     if on_cancelled is not None:
         for row in sorted(cancelled):  # in a fixed order: the audit chain must not vary
             on_cancelled(*row)
@@ -199,15 +202,14 @@ def sync_timers(session, instance, workflow, before: Projected) -> list:
     return new_dues
 
 
-def _settle(session, model, ids, still: str, **values) -> list[tuple]:
+def _settle(session, model, ids, still: str, described=(), **values) -> list[tuple]:
     """Set `values` on the rows of `ids` that are still in state `still`: through the
     objects the step already holds (it may have changed them, as a timer it fired), the
-    others with one UPDATE instead of a read and a write each. Returns (id, element,
-    subject, role) of each row it changed, for a model that has those columns."""
+    others with one UPDATE instead of a read and a write each. Returns the `described`
+    columns of each row it changed (none asked: an empty list)."""
     if not ids:
         return []
     unseen, changed = [], []
-    described = hasattr(model, "subject")
     for row_id in ids:
         row = session.identity_map.get(identity_key(model, row_id))
         if row is None:
@@ -216,15 +218,13 @@ def _settle(session, model, ids, still: str, **values) -> list[tuple]:
             for name, value in values.items():
                 setattr(row, name, value)
             if described:
-                changed.append((row.id, row.element, row.subject, row.role))
+                changed.append(tuple(getattr(row, name) for name in described))
     if unseen:
         table = model.__table__
         statement = update(table).where(table.c.id.in_(unseen), table.c.state == still)
         statement = statement.values(**values)
         if described:
-            statement = statement.returning(
-                table.c.id, table.c.element, table.c.subject, table.c.role
-            )
+            statement = statement.returning(*(table.c[name] for name in described))
             changed.extend(tuple(row) for row in session.execute(statement))
         else:
             session.execute(statement)

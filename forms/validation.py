@@ -38,11 +38,12 @@ def _unique_by(validator: Any, key: object, instance: object, schema: dict) -> I
     seen: set[str] = set()
     for index, row in enumerate(instance):
         value = row.get(key) if isinstance(row, dict) else None
-        if not isinstance(value, str) or not value.strip():
+        name = value.strip() if isinstance(value, str) else ""
+        if not name:
             continue
-        if value.strip() in seen:
+        if name in seen:
             yield ValidationError(f"{key} appears twice", path=[index, key])
-        seen.add(value.strip())
+        seen.add(name)
 
 
 FormValidator = validators.extend(
