@@ -1,5 +1,5 @@
 """The expert register: experts and service institutions that staff choose from when they
-select experts for a service (PROCEDURE.md, stage 3). Anyone signed in may read it; center
+select experts for a service (PROCEDURE.md, stage 3). The center's staff read it; center
 staff, the center head and admins keep it. Every change is an audit event."""
 
 import re
@@ -10,7 +10,7 @@ from engine import audit
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.models import Expert
 
-from .roles import Actor
+from .roles import Actor, sees_all
 
 EDITOR_ROLES = frozenset({"center_staff", "center_head", "admin"})
 # field -> (required, longest length); `experience` is free text.
@@ -79,7 +79,7 @@ class ExpertService:
 
     def search(self, actor: Actor, q: str | None = None, active: bool | None = None, limit=500):
         """Experts whose name, organisation or specialty holds every word of `q`."""
-        _signed_in(actor)
+        _staff(actor)
         with self.engine.unit_of_work() as uow:
             query = select(Expert)
             for word in (q or "").split():
@@ -96,7 +96,7 @@ class ExpertService:
             return list(uow.session.scalars(query))
 
     def get(self, actor: Actor, expert_id: int) -> Expert:
-        _signed_in(actor)
+        _staff(actor)
         with self.engine.unit_of_work() as uow:
             return _expert(uow.session, expert_id)
 
@@ -167,9 +167,11 @@ def _expert(session, expert_id, lock=False) -> Expert:
     return expert
 
 
-def _signed_in(actor) -> None:
-    if actor is None:
-        raise Forbidden("sign in to read the expert register")
+def _staff(actor) -> None:
+    """The register holds experts' phones and qualifications: for the center's staff (who
+    see every instance), not for applicants, enterprises or the experts themselves."""
+    if actor is None or not sees_all(actor):
+        raise Forbidden("only the center's staff read the expert register")
 
 
 def _may_edit(actor) -> None:

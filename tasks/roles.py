@@ -54,6 +54,11 @@ SEE_ALL_ROLES = (
 
 DEFAULT_STARTER_ROLES = frozenset({"applicant", "center_staff"})
 
+# Who reads the process pages (versions, diagrams, comparisons): the owners who change the
+# processes, the head who answers for them, admins and auditors. Other staff see a
+# diagram on the instance pages.
+PROCESS_READER_ROLES = frozenset({"process_owner", "center_head", "admin", "auditor"})
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -112,6 +117,10 @@ def task_roles_for(actor: Actor) -> set[str]:
 
 def sees_all(actor: Actor) -> bool:
     return bool(actor.roles & SEE_ALL_ROLES)
+
+
+def reads_processes(actor: Actor) -> bool:
+    return bool(actor.roles & PROCESS_READER_ROLES)
 
 
 def starter_roles(start_lane: str | None) -> frozenset[str]:

@@ -284,17 +284,30 @@ def test_staff_add_search_and_edit_experts_with_errors_beside_the_fields(app, sy
     ]
 
 
-def test_others_read_the_register_without_edit_buttons(app, system):
+def test_other_staff_read_the_register_without_edit_buttons(app, system):
     staff = signed_in_client(app, system, "wang", ["center_staff"])
     post(staff, "/experts/new", ZHANG)
-    applicant = signed_in_client(app, system, "shijiazhuang", ["applicant"])
-    page = text(applicant.get("/experts"))
+    auditor = signed_in_client(app, system, "li", ["auditor"])
+    page = text(auditor.get("/experts"))
     assert "张建国" in page
     assert "/edit" not in page and "添加专家" not in page
+    assert auditor.get("/experts/new").status_code == 403
+
+
+def test_applicants_enterprises_and_experts_do_not_read_the_register(app, system):
+    """It lists experts' phones and qualifications: the center's, not the public's."""
+    staff = signed_in_client(app, system, "wang", ["center_staff"])
+    post(staff, "/experts/new", ZHANG)
+    for role in ("applicant", "enterprise", "expert"):
+        subject = {} if role == "applicant" else {"subject_name": "某某公司"}
+        outsider = signed_in_client(app, system, f"someone_{role}", [role], **subject)
+        listing = outsider.get("/experts")
+        assert listing.status_code == 403 and "张建国" not in text(listing)
+    applicant = signed_in_client(app, system, "shijiazhuang", ["applicant"])
     assert applicant.get("/experts/new").status_code == 403
     expert_id = system_expert_id(system)
     assert applicant.get(f"/experts/{expert_id}/edit").status_code == 403
-    response = post(applicant, f"/experts/{expert_id}/deactivate", {}, "/experts")
+    response = post(applicant, f"/experts/{expert_id}/deactivate", {}, "/inbox")
     assert response.status_code == 403
     assert staff.get("/experts/999/edit").status_code == 404
 
@@ -302,7 +315,8 @@ def test_others_read_the_register_without_edit_buttons(app, system):
 def test_the_register_over_the_api(app, system):
     client = app.test_client()
     staff = api_sign_in(client, system, "wang", ["center_staff"])
-    reader = api_sign_in(client, system, "shijiazhuang", ["applicant"])
+    reader = api_sign_in(client, system, "li", ["auditor"])
+    applicant = api_sign_in(client, system, "shijiazhuang", ["applicant"])
 
     created = client.post("/api/v1/experts", json=ZHANG, headers=staff)
     assert created.status_code == 201, created.get_data(as_text=True)
@@ -322,13 +336,14 @@ def test_the_register_over_the_api(app, system):
 
     statuses = [
         client.post("/api/v1/experts", json=ZHANG, headers=reader).status_code,
+        client.get("/api/v1/experts", headers=applicant).status_code,
         client.post("/api/v1/experts", json={"name": ""}, headers=staff).status_code,
         client.post("/api/v1/experts", json=dict(ZHANG, email="x"), headers=staff).status_code,
         client.put("/api/v1/experts/999", json={}, headers=staff).status_code,
         client.get("/api/v1/experts?include_inactive=maybe", headers=reader).status_code,
         client.get("/api/v1/experts").status_code,
     ]
-    assert statuses == [403, 422, 400, 404, 400, 401]
+    assert statuses == [403, 403, 422, 400, 404, 400, 401]
     wrong = client.post("/api/v1/experts", json={"name": ""}, headers=staff).get_json()
     assert wrong["error"]["fields"]["organisation"] == "required"
 

@@ -314,8 +314,13 @@ def test_the_process_pages_list_versions_show_diagrams_and_compare(app, client, 
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert 'name="审核材料"' in download.get_data(as_text=True)
     assert browser.get("/processes/tiny_review/modeler").status_code == 403
-    applicant = page_client(app, system, "appl", ["applicant"])
-    assert applicant.get("/processes").status_code == 403
+    for role in ("applicant", "center_staff", "division_head", "enterprise"):
+        other = page_client(app, system, f"someone_{role}", [role])
+        assert other.get("/processes").status_code == 403, role
+        assert other.get("/processes/tiny_review/bpmn").status_code == 403, role
+    for role in ("admin", "auditor"):
+        reader = page_client(app, system, f"reader_{role}", [role])
+        assert reader.get("/processes/tiny_review").status_code == 200, role
 
 
 def test_the_modeler_saves_a_draft_checks_and_deploys(app, client, system, owner, tmp_path):

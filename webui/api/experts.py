@@ -1,4 +1,4 @@
-"""The expert register: search it (anyone signed in); add and change experts (center staff,
+"""The expert register: search it (the center's staff); add and change experts (center staff,
 the center head, admins)."""
 
 from flask import jsonify, request

@@ -299,10 +299,10 @@ PATHS = {
     },
     "/api/v1/experts": {
         "get": _op(
-            "The expert register: active experts whose name, organisation or specialty hold "
-            "every word of q",
+            "The expert register (the center's staff: roles that see every instance): "
+            "active experts whose name, organisation or specialty hold every word of q",
             schema={"type": "array", "items": REF["Expert"]},
-            errors=(400, 401),
+            errors=(400, 401, 403),
             params=[_query("q"), _query("include_inactive", {"type": "boolean"})],
         ),
         "post": _op(

@@ -1,4 +1,4 @@
-"""The expert register: search it (anyone signed in); add, edit, deactivate (center staff,
+"""The expert register: search it (the center's staff); add, edit, deactivate (center staff,
 the center head, admins)."""
 
 import re

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from engine.errors import Forbidden, InvalidBpmn, TooLarge
-from tasks.roles import ROLES, sees_all
+from tasks.roles import ROLES, reads_processes
 
 from .auth import signed_in, system
 from .labels import local_time, status_name
@@ -32,8 +32,10 @@ MAX_BPMN_BYTES = 5 * 1024 * 1024
 def readers_only(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        if not sees_all(g.actor):
-            raise Forbidden("only staff who see every instance may read the processes")
+        if not reads_processes(g.actor):
+            raise Forbidden(
+                "only process owners, the center's head, admins and auditors read the processes"
+            )
         return view(*args, **kwargs)
 
     return signed_in(wrapped)
