@@ -28,6 +28,11 @@ def parse(content: bytes | str, filename: str) -> etree._ElementTree:
     except etree.XMLSyntaxError as exc:
         raise _invalid(filename, None, exc.lineno, f"not well-formed XML: {exc.msg}") from None
     tree = root.getroottree()
+    encoding = (tree.docinfo.encoding or "UTF-8").upper().replace("_", "-")
+    if encoding not in ("UTF-8", "UTF8"):
+        # Stored, hashed and served as UTF-8 text: re-encoding would change what was signed
+        # off, and a modeler (bpmn.io, Camunda's, Signavio) saves UTF-8 anyway.
+        raise _invalid(filename, None, 1, f"the diagram is encoded as {encoding}: save it as UTF-8")
     if tree.docinfo.doctype:
         raise _invalid(filename, None, None, "a DOCTYPE is not allowed")
     if root.tag != f"{{{BPMN_NS}}}definitions":

@@ -602,6 +602,48 @@ def test_a_nul_character_in_form_text_is_not_a_500(client, system, started, data
     assert response.get_json()["error"]["fields"] == {"data.reason": "NUL"}
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "why"),
+    [
+        (
+            '{"data": {"decision": "reject", "reason": "\\ud800abc"}}',
+            "data.reason",
+            "lone surrogate",
+        ),
+        ('{"data": {"decision": "reject", "\\udfff": "x"}}', "data", "lone surrogate"),
+        (
+            '{"data": {"decision": "reject", "reason": "x", "n": NaN}}',
+            "data.n",
+            "not a finite number",
+        ),
+        (
+            '{"data": {"decision": "reject", "reason": "x", "n": [-Infinity]}}',
+            "data.n.0",
+            "not a finite number",
+        ),
+    ],
+)
+def test_text_no_utf8_encodes_and_non_finite_numbers_are_400_and_change_nothing(
+    client, system, started, body, field, why
+):
+    """A lone surrogate reached the audit hash (UTF-8) and answered 500; NaN reached JSON
+    columns that no JSON reader takes back."""
+    headers = sign_in(client, system, "center_staff", ["center_staff"])
+    task = started.task("review_application")
+    before = client.get(f"/api/v1/instances/{task.instance_id}/history", headers=headers)
+    response = client.post(
+        f"/api/v1/tasks/{task.id}/complete",
+        headers=headers,
+        data=body,
+        content_type="application/json",
+    )
+    assert_error(response, 400, "bad_request")
+    assert response.get_json()["error"]["fields"] == {field: why}
+    after = client.get(f"/api/v1/instances/{task.instance_id}/history", headers=headers)
+    assert after.get_json() == before.get_json()
+    assert client.get(f"/api/v1/tasks/{task.id}", headers=headers).get_json()["state"] == "open"
+
+
 def test_a_deeply_nested_json_body_is_400(client, system):
     headers = sign_in(client, system, "applicant", ["applicant"])
     response = client.post(

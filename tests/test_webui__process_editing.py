@@ -162,6 +162,23 @@ def test_each_deploy_check_refuses_with_422_naming_the_element(client, system, o
     assert client.get("/api/v1/processes/tiny_review", headers=owner).status_code == 404
 
 
+@pytest.mark.parametrize("encoding", ["GBK", "UTF-16", "ISO-8859-1"])
+def test_a_diagram_not_in_utf8_is_422_naming_its_encoding(client, system, owner, encoding):
+    """It answered 500 (the stored text is UTF-8): a clear error, nothing deployed."""
+    xml = TINY.replace('encoding="UTF-8"', f'encoding="{encoding}"', 1)
+    assert xml != TINY
+    response = client.post(
+        "/api/v1/processes/deploy?filename=tiny_review.bpmn",
+        headers=owner,
+        data=xml.encode(encoding, errors="replace"),
+        content_type="application/xml",
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    [detail] = response.get_json()["error"]["details"]
+    assert detail["message"] == f"the diagram is encoded as {encoding}: save it as UTF-8"
+    assert client.get("/api/v1/processes/tiny_review", headers=owner).status_code == 404
+
+
 def test_the_shipped_diagrams_pass_every_check(client, system, owner):
     files = sorted(PROCESSES_DIR.glob("*.bpmn"))
     response = client.post(

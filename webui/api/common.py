@@ -1,5 +1,8 @@
 """Request helpers shared by the API modules."""
 
+import math
+import re
+
 from flask import current_app, g, request
 
 from .errors import BadRequest
@@ -24,9 +27,10 @@ def json_body(allowed: set[str], required: set[str] = frozenset()) -> dict:
             body = None
         if body is None:
             raise BadRequest("the body is not valid JSON", fields={"body": "malformed JSON"})
-    bad = _nul_path(body)
-    if bad is not None:
-        raise BadRequest("text may not contain NUL characters", fields={bad or "body": "NUL"})
+    found = _unstorable(body)
+    if found is not None:
+        path, why = found
+        raise BadRequest(f"{path or 'body'}: {_WHY[why]}", fields={path or "body": why})
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object", fields={"body": "not an object"})
     unknown = sorted(set(body) - allowed)
@@ -57,10 +61,22 @@ def query_int(name: str, minimum: int = 1, maximum: int = 2**31 - 1):
     return number
 
 
-def _nul_path(value, path=""):
-    """The dotted path of the first string holding a NUL character (databases refuse them)."""
+_WHY = {
+    "NUL": "text may not contain NUL characters",
+    "lone surrogate": "text may not contain a lone surrogate (\\ud800-\\udfff): it is no character",
+    "not a finite number": "NaN and Infinity are not numbers JSON allows",
+}
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _unstorable(value, path=""):
+    """(dotted path, why) of the first value no database or hash can take: text with a NUL
+    (databases refuse it) or a lone surrogate (no UTF-8 encodes it), or NaN or Infinity
+    (Python's JSON reader takes them, JSON does not); None when there is none."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return _text_problem(value, path)
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, "not a finite number")
     items = (
         value.items()
         if isinstance(value, dict)
@@ -69,9 +85,17 @@ def _nul_path(value, path=""):
         else ()
     )
     for key, item in items:
-        if isinstance(key, str) and "\x00" in key:
-            return path or "body"
-        found = _nul_path(item, f"{path}.{key}" if path else str(key))
+        if isinstance(key, str) and _text_problem(key, path):
+            return _text_problem(key, path)
+        found = _unstorable(item, f"{path}.{key}" if path else str(key))
         if found is not None:
             return found
+    return None
+
+
+def _text_problem(text: str, path: str):
+    if "\x00" in text:
+        return path, "NUL"
+    if _SURROGATES.search(text):
+        return path, "lone surrogate"
     return None
