@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from jsonschema.exceptions import SchemaError
@@ -11,7 +12,8 @@ from forms.computed import parse_computed
 from forms.errors import FormValidationError
 from forms.files import file_ids
 from forms.formats import FORMAT_CHECKER
-from forms.messages import NOT_AN_OBJECT
+from forms.messages import NOT_AN_OBJECT, TOO_LARGE
+from forms.text import trimmed
 from forms.validation import FormValidator, collect_errors
 
 
@@ -44,18 +46,22 @@ class Form:
         return titles.get(lang) or self.schema.get("title") or self.key
 
     def validate(self, data: object) -> dict[str, Any]:
-        """The cleaned submission: a deep copy of `data` plus the computed fields.
+        """The cleaned submission: a deep copy of `data`, its texts trimmed (forms/text.py),
+        plus the computed fields. The trimmed copy is what is checked and what is returned.
 
         Raises FormValidationError naming every field that is wrong; never changes `data`.
         """
         if not isinstance(data, dict):
             raise FormValidationError({"": NOT_AN_OBJECT}, form_key=self.key)
-        errors = collect_errors(self._validator, data)
+        cleaned = trimmed(self._validator.schema, copy.deepcopy(data))
+        errors = collect_errors(self._validator, cleaned)
         if errors:
             raise FormValidationError(errors, form_key=self.key)
-        cleaned = copy.deepcopy(data)
         for field in self._computed:
-            cleaned[field.name] = field.compute(cleaned)
+            value = field.compute(cleaned)
+            if not math.isfinite(value):  # only if a schema's maxima allow a sum beyond float
+                raise FormValidationError({field.name: TOO_LARGE}, form_key=self.key)
+            cleaned[field.name] = value
         return cleaned
 
     def file_ids(self, data: object) -> list[str]:

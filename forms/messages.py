@@ -17,6 +17,7 @@ REQUIRED = message("required", "必填")
 UNKNOWN_FIELD = message("unknown field", "未知字段")
 COMPUTED = message("computed by the server", "由系统自动计算，请勿填写")
 NOT_AN_OBJECT = message("must be an object", "必须是对象")
+TOO_LARGE = message("the total is too large", "合计数额过大")
 
 _TYPE_NAMES = {
     "string": ("a text", "文本"),

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from forms.messages import UNKNOWN_FIELD, Message, message_for
+from forms.text import same_name_key
 
 
 def _is_integer(checker: object, instance: object) -> bool:
@@ -21,6 +22,8 @@ def _is_integer(checker: object, instance: object) -> bool:
 def _is_number(checker: object, instance: object) -> bool:
     if isinstance(instance, bool) or not isinstance(instance, int | float):
         return False
+    if isinstance(instance, int):
+        return True  # math.isfinite(10**400) raises OverflowError: an int is always finite
     return math.isfinite(instance)  # json.loads accepts NaN and Infinity; forms do not
 
 
@@ -32,13 +35,14 @@ def _read_only(validator: Any, value: object, instance: object, schema: dict) ->
 
 def _unique_by(validator: Any, key: object, instance: object, schema: dict) -> Iterator:
     """`x-unique-by: name` on a list: no two rows with the same `name` (one task is opened
-    per row, named by it, and each row's record is kept under that name)."""
+    per row, named by it, and each row's record is kept under that name). Names compare
+    trimmed, case and width folded: "  ＡＢＣ公司 " is "abc公司" (forms/text.py)."""
     if not isinstance(instance, list) or not isinstance(key, str):
         return
     seen: set[str] = set()
     for index, row in enumerate(instance):
         value = row.get(key) if isinstance(row, dict) else None
-        name = value.strip() if isinstance(value, str) else ""
+        name = same_name_key(value) if isinstance(value, str) else ""
         if not name:
             continue
         if name in seen:
