@@ -365,7 +365,7 @@ def _check_roles(roles) -> dict:
 
 
 def _check_password(password) -> dict:
-    if not isinstance(password, str) or not password:
+    if users.is_blank_password(password):
         return {"password": "required"}
     if len(password) < MIN_PASSWORD:
         return {"password": f"at least {MIN_PASSWORD} characters"}

@@ -14,8 +14,12 @@ def add_user(session, username, roles, now, *, password=None, display_name=None,
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise InvalidData(f"unknown role: {', '.join(unknown)}", fields={"role": "unknown role"})
-    if not username or len(username) > 200:
+    if not username:
         raise InvalidData("a username is required", fields={"username": "required"})
+    if len(username) > 200:
+        raise InvalidData("a username has at most 200 characters", fields={"username": "too long"})
+    if password is not None and is_blank_password(password):
+        raise InvalidData("the password must not be empty", fields={"password": "required"})
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         user = User(username=username, created_at=now, active=True)
@@ -31,6 +35,11 @@ def add_user(session, username, roles, now, *, password=None, display_name=None,
     for role in sorted(set(roles) - have):
         session.add(UserRole(user_id=user.id, role=role))
     return user
+
+
+def is_blank_password(password) -> bool:
+    """An empty or whitespace-only password, which nobody may set or sign in with."""
+    return not isinstance(password, str) or not password.strip()
 
 
 def remove_role(session, username, role) -> None:
@@ -68,6 +77,8 @@ _ACTOR = actor_query().where(User.username == bindparam("username"))
 
 
 def authenticate(session, username: str, password: str) -> Actor | None:
+    if is_blank_password(password):  # also for an account given one before this was refused
+        return None
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not verify_password(password, user.password_hash):
         return None

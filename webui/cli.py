@@ -4,12 +4,18 @@ import argparse
 import getpass
 import ipaddress
 import os
+import re
 import socket
 import sys
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
 from engine import audit
+from engine.db import DEFAULT_SQLITE_PATH, Database
 from engine.errors import DingdanError
+from tasks.users import is_blank_password
 
 from .composition import build
 
@@ -27,8 +33,18 @@ def main(argv=None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    garbled = _not_text(args)
+    if garbled:
+        print(f"dingdan: {garbled} is not valid UTF-8 text", file=sys.stderr)
+        return 2
     try:
         return args.run(args) or 0
+    except DatabaseUnusable as exc:
+        print(f"dingdan: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:  # the database went away, or refused, mid-command
+        print(f"dingdan: {_database_problem(args.database, exc)}", file=sys.stderr)
+        return 1
     except DingdanError as exc:
         print(f"dingdan: {exc.message}", file=sys.stderr)
         for detail in exc.details:
@@ -47,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="the web UI, the API and the timer scheduler")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--port", type=_port, default=5000)
     serve.add_argument("--demo", action="store_true", help="add one user per role (password demo)")
     serve.add_argument(
         "--workers",
@@ -56,12 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         help="gunicorn with N web processes and one timer worker (default: one process)",
     )
     serve.add_argument(
-        "--threads", type=int, help="threads per web process (default 8; with --workers, 1)"
+        "--threads", type=_positive, help="threads per web process (default 8; with --workers, 1)"
     )
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="the timer scheduler alone")
-    worker.add_argument("--metrics-port", type=int, help="serve this worker's /metrics here")
+    worker.add_argument("--metrics-port", type=_port, help="serve this worker's /metrics here")
     worker.add_argument("--heartbeat-file", help=argparse.SUPPRESS)  # set by serve --workers
     worker.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     worker.set_defaults(run=_worker)
@@ -97,8 +113,63 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class DatabaseUnusable(Exception):
+    """The database URL cannot be parsed, or the database cannot be opened."""
+
+
 def _system(args):
+    """The system on the configured database, once a connection to it has worked."""
+    try:
+        db = Database(args.database)
+    except (SQLAlchemyError, ImportError, ValueError, OSError) as exc:
+        # A URL that does not parse, an unknown dialect or a driver not installed.
+        raise DatabaseUnusable(_database_problem(args.database, exc, parsing=True)) from None
+    try:
+        with db.engine.connect():
+            pass
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnusable(_database_problem(args.database, exc)) from None
+    finally:
+        db.dispose()
     return build(args.database)
+
+
+def _database_problem(url_argument, exc, parsing=False) -> str:
+    """One line naming the database URL (its password hidden), where it came from and
+    what is wrong with it."""
+    source = "--database" if url_argument else "DINGDAN_DATABASE_URL"
+    url = url_argument or os.environ.get("DINGDAN_DATABASE_URL")
+    if not url:
+        source, url = "the default database", str(DEFAULT_SQLITE_PATH)
+    shown = _hide_password(url)
+    reason = getattr(exc, "orig", None) or exc
+    if isinstance(exc, NoSuchModuleError):  # an ArgumentError too
+        reason = f"unknown database kind '{url.split(':', 1)[0]}'"
+    elif isinstance(exc, ArgumentError):
+        reason = "not a database URL (dialect://user:password@host/name, or sqlite:///path)"
+    elif isinstance(exc, ImportError):
+        reason = f"its database driver is not installed ({exc.name or exc})"
+    text = " ".join(str(reason).split()) or type(reason).__name__
+    text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text)
+    password = _password(url)
+    if password:
+        text = text.replace(password, "***")
+    what = "invalid database URL" if parsing else "cannot use the database"
+    return f"{what} {shown} (from {source}): {text}"
+
+
+def _password(url: str) -> str | None:
+    try:
+        return make_url(url).password
+    except (ArgumentError, ValueError):
+        return None
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def _deploy(args) -> int:
@@ -118,9 +189,15 @@ def _deploy(args) -> int:
 
 
 def _users_add(args) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    if password is not None and is_blank_password(password):
+        print("dingdan: the password read from standard input is empty", file=sys.stderr)
+        return 1
+    if password is not None and not _is_text(password):
+        print("dingdan: the password read from standard input is not UTF-8 text", file=sys.stderr)
+        return 1
     system = _system(args)
     system.db.upgrade()
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     actor = system.tasks.add_user(
         args.name, args.role, password=password, subject_name=args.subject
     )
@@ -212,6 +289,56 @@ def _worker(args) -> int:
         metrics_port=args.metrics_port,
         exit_with_parent=args.exit_with_parent,
     )
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (1 to 65535)")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"needs at least 1, not {number}")
+    return number
+
+
+# The arguments stored as text (the database URL may name a file, in any bytes).
+_TEXT_ARGUMENTS = {
+    "name": "NAME",
+    "role": "--role",
+    "subject": "--subject",
+    "instance": "INSTANCE",
+    "deployed_by": "--as",
+    "message": "--message",
+    "host": "--host",
+}
+
+
+def _not_text(args) -> str | None:
+    """The first argument that the command line gave in bytes that are not UTF-8."""
+    for key, shown in _TEXT_ARGUMENTS.items():
+        value = getattr(args, key, None)
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and not _is_text(item) for item in values):
+            return shown
+    return None
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes arrive as lone surrogates
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:

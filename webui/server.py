@@ -21,11 +21,13 @@ Every command brings the schema up to date first (migrations; safe when several 
 once). Nothing here imports prometheus_client before PROMETHEUS_MULTIPROC_DIR is set.
 """
 
+import errno
 import logging
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -40,31 +42,53 @@ TIMER_WORKER_RESTART_SECONDS = 5
 
 
 def serve(system, host="127.0.0.1", port=5000, demo=False, threads=8) -> int:
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
     from .app import create_app
     from .health import SCHEDULER_EXTENSION
     from .scheduler import TimerScheduler
 
+    problem = _bind_problem(host, port)  # before the migrations and the demo users
+    if problem:
+        print(f"dingdan: {problem}", file=sys.stderr)
+        return 1
     _configure_logging()
     _setup(system, demo)
     app = create_app(system)
+    try:  # bind before the scheduler starts: a port taken meanwhile ends here too
+        server = create_server(app, host=host, port=port, threads=threads, ident="dingdan")
+    except (OSError, ValueError) as exc:  # waitress: ValueError for a host it cannot resolve
+        print(f"dingdan: {cannot_listen(host, port, exc)}", file=sys.stderr)
+        return 1
     scheduler = TimerScheduler(system)
     scheduler.start()
     app.extensions[SCHEDULER_EXTENSION] = scheduler
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     log.info("Dingdan serving on http://%s:%d", host, port)
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="dingdan")
+        server.run()
     finally:
         scheduler.shutdown()
     return 0
+
+
+def cannot_listen(host, port, exc: Exception) -> str:
+    """One line for an address the server cannot bind."""
+    if getattr(exc, "errno", None) == errno.EADDRINUSE:
+        return f"port {port} on {host} is in use"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host}:{port}: unknown host ({exc.strerror or exc})"
+    return f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}"
 
 
 def serve_workers(
     system, database=None, host="127.0.0.1", port=5000, demo=False, workers=2, threads=1
 ) -> int:
     """gunicorn with `workers` web workers and one timer worker (see the module's doc)."""
+    problem = _bind_problem(host, port)  # gunicorn would retry for 5 s, then log its own lines
+    if problem:
+        print(f"dingdan: {problem}", file=sys.stderr)
+        return 1
     _configure_logging()
     _setup(system, demo)
     system.db.dispose()  # the workers open their own connections after the fork
@@ -105,7 +129,12 @@ def run_worker(system, heartbeat_file=None, metrics_port=None, exit_with_parent=
     if metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port)
+        try:
+            start_http_server(metrics_port)
+        except OSError as exc:
+            problem = cannot_listen("0.0.0.0", metrics_port, exc)
+            print(f"dingdan: --metrics-port: {problem}", file=sys.stderr)
+            return 1
         log.info("timer worker metrics on http://0.0.0.0:%d/metrics", metrics_port)
     stop = threading.Event()
     # Before the first sweep, which may be long (everything that fell due while down): a
@@ -135,6 +164,20 @@ def _setup(system, demo) -> None:
         for role in ROLES:
             system.tasks.add_user(role, [role], password="demo")
         log.info("demo users: %s (password: demo)", ", ".join(ROLES))
+
+
+def _bind_problem(host, port) -> str | None:
+    """Why `host:port` cannot be listened on (as a server binds it), or None."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        return cannot_listen(host, port, exc)
+    return None
 
 
 def _exit_on_sigterm(*_):
