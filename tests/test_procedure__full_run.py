@@ -115,7 +115,7 @@ def test_documents_print_blanks_for_what_a_clerk_left_empty(driver):
     driver.complete_all("follow_up_visit", {"method": "phone", "extended_service_needed": False})
     driver.complete("archive_file", {})
     record = driver.documents()["archive_record"].body
-    assert record.count("<td>phone</td><td></td>") == 3  # no effect entered
+    assert record.count("<td>电话</td><td></td>") == 3  # the form's title; no effect entered
     assert driver.instance().status == "archived"
 
 

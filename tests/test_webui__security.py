@@ -366,7 +366,7 @@ def test_every_form_post_is_refused_without_a_valid_csrf_token(app, client, syst
         for data in ({}, {"csrf_token": "forged"}):
             response = client.post(url, data=data)
             assert response.status_code == 400, (url, data, response.status_code)
-            assert "CSRF" in response.get_data(as_text=True), url
+            assert "缺少安全校验码" in response.get_data(as_text=True), url  # the CSRF token
     assert client.get("/inbox").status_code == 200  # still signed in: /logout was refused
 
     token = csrf_token(client)

@@ -100,11 +100,14 @@ def replay_json(instance_id):
         try:
             seq = int(raw)
         except ValueError:
-            abort(400)
+            abort(400, description=_("参数 seq 应为事件序号（正整数），例如 seq=3。"))
     try:
         step = audits().replay(g.actor, instance_id, seq)
     except InvalidData:
-        abort(400)
+        abort(
+            400,
+            description=_("没有序号为 %(seq)s 的事件：seq 超出了本实例审计记录的范围。", seq=seq),
+        )
     progress = diagrams().for_instance(g.actor, instance_id)
     response = jsonify(_step_json(progress, step))
     response.headers["Cache-Control"] = "no-store"
@@ -146,8 +149,27 @@ def _step_json(progress, step) -> dict:
         task["display_role"] = role_name(task["role"])
         task["display_due"] = local_time(task["due_at"]) if task["due_at"] else ""
     for timer in body["timers"]:
+        timer["display_name"] = _timer_name(progress, timer)
         timer["display_due"] = local_time(timer["due_at"]) if timer["due_at"] else ""
+    changed = body.get("changed") or {}
+    for timer in changed.get("timers_started", []) + changed.get("timers_stopped", []):
+        timer["display_name"] = _timer_name(progress, timer)
+    for task in changed.get("tasks_opened", []) + changed.get("tasks_closed", []):
+        task["display_name"] = (task.get("name_en") if english() else None) or task.get("name")
     return body
+
+
+def _timer_name(progress, timer: dict) -> str:
+    """A timer as the diagram names it (its English name in English, when it has one),
+    never its element id unless it has no name at all."""
+    element = timer.get("element")
+    diagram = progress.diagram(timer["diagram"]) if timer.get("diagram") else None
+    names = diagram.names.get(element) if diagram else None
+    if names is None:
+        found = progress.element_name(element, english())
+        return found or timer.get("name") or element
+    name, name_en = names
+    return (name_en if english() else None) or name or timer.get("name") or element
 
 
 def _moves(changed: dict) -> list[dict]:

@@ -20,6 +20,7 @@ from .labels import (  # noqa: F401 — the instance pages import these from her
     STATUSES,
     english,
     local_time,
+    process_name,
     role_name,
     stage_name,
     status_name,
@@ -163,7 +164,7 @@ def _processes() -> list[tuple[str, str]]:
     """The processes people start (not the ones only called by another), for the filter."""
     versions = system().records.processes()
     called = {key for v in versions for key in (v.called or [])}
-    return [(v.key, v.name) for v in versions if v.key not in called]
+    return [(v.key, process_name(v)) for v in versions if v.key not in called]
 
 
 def _rows(actor, views: list[TaskView]) -> list[Row]:

@@ -1,11 +1,15 @@
 """What the pages call things: stages, statuses, roles, times — one list each."""
 
+import hashlib
 from datetime import datetime
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from lxml import etree
 
+from engine import bpmn_xml
 from engine.calendar import SHANGHAI
+from engine.errors import InvalidBpmn
 
 
 def N_(message: str) -> str:
@@ -96,3 +100,62 @@ def local_time(value: datetime | str | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def process_name(version) -> str:
+    """A deployed process as people call it: its BPMN name, in English the `name_en`
+    property of its <bpmn:process> (as every other element's English name) when it has one."""
+    if english():
+        name_en = _process_name_en(version.key, version.sha256, version.bpmn, version.filename)
+        if name_en:
+            return name_en
+    return version.name or version.key
+
+
+_NAMES_EN: dict[tuple[str, str], str | None] = {}  # (key, sha256): a version never changes
+
+
+def _process_name_en(key: str, sha256: str, bpmn: str, filename: str) -> str | None:
+    if (key, sha256) not in _NAMES_EN:
+        try:
+            tree = bpmn_xml.parse(bpmn, filename)
+        except InvalidBpmn:
+            found = None
+        else:
+            found = next(
+                (
+                    bpmn_xml.properties(process).get("name_en")
+                    for process in tree.getroot().iterfind("bpmn:process", bpmn_xml.NS)
+                    if process.get("id") == key
+                ),
+                None,
+            )
+        _NAMES_EN[key, sha256] = found
+    return _NAMES_EN[key, sha256]
+
+
+_SHOWN: dict[tuple, str] = {}  # (the XML's SHA-256, in English, locale): its shown text
+
+
+def shown_diagram(xml: str) -> str:
+    """A diagram as the viewer shows it to people: each lane by its role's name (the lane
+    is named by the role key, which is what the engine reads) and, in English, each
+    element by its `name_en`. Ids are untouched, so the markers still find them."""
+    in_english = english()
+    key = (hashlib.sha256(xml.encode("utf-8")).hexdigest(), in_english, str(get_locale()))
+    if key not in _SHOWN:
+        try:
+            tree = bpmn_xml.parse(xml, "diagram")
+        except InvalidBpmn:
+            return xml
+        for node in tree.getroot().iter():
+            if not isinstance(node.tag, str):
+                continue
+            if node.tag == f"{{{bpmn_xml.BPMN_NS}}}lane" and node.get("name") in ROLE_NAMES:
+                node.set("name", role_name(node.get("name")))
+            elif in_english and node.get("name"):
+                name_en = bpmn_xml.properties(node).get("name_en")
+                if name_en:
+                    node.set("name", name_en)
+        _SHOWN[key] = etree.tostring(tree, encoding="unicode")
+    return _SHOWN[key]

@@ -18,7 +18,7 @@ from tasks.reports import FIGURES, Figure, Filters, Reports, may_read
 
 from . import report_charts
 from .auth import signed_in, system
-from .labels import N_, local_time, stage_name
+from .labels import N_, english, local_time, stage_name
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 PAGE_ROWS = 20  # the longest a list gets on the page; the CSV has every row
@@ -87,24 +87,13 @@ COLUMNS = {
     "contract_total": N_("合同金额（元）"),
     "budget_total": N_("合计（元）"),
 }
-TOPICS = {
-    "management": N_("企业管理"),
-    "technology": N_("技术与研发"),
-    "finance": N_("财务融资"),
-    "marketing": N_("市场营销"),
-    "legal": N_("法律"),
-    "human_resources": N_("人力资源"),
-    "quality": N_("标准计量质量"),
-    "work_safety": N_("安全生产"),
+# The names of service areas, cost categories and follow-up methods are the forms' own
+# (x-enum-titles in processes/forms): one name per value, on the form and in the reports.
+ENUMS = {
+    "topic": ("application", ("topics", "[]")),
+    "category": ("budget", ("items", "[]", "category")),
+    "method": ("follow_up", ("method",)),
 }
-CATEGORIES = {
-    "expert_fee": N_("专家费"),
-    "travel": N_("差旅费"),
-    "venue": N_("场地费"),
-    "materials": N_("资料费"),
-    "other": N_("其他"),
-}
-METHODS = {"phone": N_("电话"), "online": N_("网络"), "visit": N_("上门")}
 TOTAL = N_("合计")
 
 
@@ -126,15 +115,30 @@ def readers_only():
 # -- names and cells ----------------------------------------------------------------------
 
 
+def enum_titles(kind: str) -> dict[str, dict[str, str]]:
+    """{value: {"zh-CN": …, "en": …}} as the form names the values of a report's kind."""
+    form_key, path = ENUMS[kind]
+    forms = system().forms
+    node = forms.get(form_key).schema if form_key in forms else {}
+    for part in path:  # "[]": a list's items
+        node = (node.get("items") if part == "[]" else node.get("properties", {}).get(part)) or {}
+    return node.get("x-enum-titles") or {}
+
+
+def enum_name(kind: str, value: str) -> str:
+    titles = enum_titles(kind).get(value) or {}
+    return (titles.get("en") if english() else None) or titles.get("zh-CN") or str(value)
+
+
 def topic_name(topic: str) -> str:
-    return _(TOPICS[topic]) if topic in TOPICS else topic
+    return enum_name("topic", topic)
 
 
 def header(column) -> str:
     if column.header == "topic":
         return topic_name(column.key)
     if column.header == "category":
-        return _(CATEGORIES[column.key])
+        return enum_name("category", column.key)
     if column.header == "region":
         return column.key
     return _(COLUMNS[column.key])
@@ -156,7 +160,7 @@ def cell(kind: str, value) -> str:
     if kind == "stage":
         return stage_name(value)
     if kind == "method":
-        return _(METHODS[value]) if value in METHODS else str(value)
+        return enum_name("method", value)
     return str(value)
 
 
@@ -186,11 +190,34 @@ def row_of_totals(figure: Figure) -> list[str] | None:
 # -- the pages ----------------------------------------------------------------------------
 
 
+FILTER_LABELS = {"start": N_("起始日期"), "end": N_("截止日期"), "version": N_("流程版本")}
+
+
 def _filters() -> tuple[Filters, dict]:
+    """The filters given; a bad one is left out (the others still apply) and named in
+    {field: message}, and the page never shows its value back as if it had been taken."""
     try:
         return Filters.parse(request.args), {}
     except InvalidData as error:
-        return Filters(), error.fields
+        bad = dict(error.fields or {})
+    kept = {key: value for key, value in request.args.items() if key not in bad}
+    try:
+        filters = Filters.parse(kept)
+    except InvalidData:
+        filters = Filters()
+    return filters, {key: _filter_error(key, problem) for key, problem in bad.items()}
+
+
+def _filter_error(key: str, problem: str) -> str:
+    if key == "end" and problem == "not before the start":
+        return _("“截止日期”早于“起始日期”：请填写不早于起始日期的日期。本次统计未按截止日期筛选。")
+    if key == "version":
+        return _("“流程版本”无效：请从列表中选择流程版本。本次统计未按流程版本筛选。")
+    return _(
+        "“%(field)s”无效：请填写日期（年-月-日，如 2026-10-01）或月份（如 2026-10）。"
+        "本次统计未按此条件筛选。",
+        field=_(FILTER_LABELS.get(key, key)),
+    )
 
 
 @bp.get("")
@@ -209,7 +236,6 @@ def index():
         notes={key: _(note) for key, note in NOTES.items()},
         filters=filters,
         args=filters.query_args(),
-        raw=request.args,
         errors=errors,
         topic_name=topic_name,
         page_rows=PAGE_ROWS,

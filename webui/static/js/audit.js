@@ -161,7 +161,7 @@
     var timers = field("timers");
     clear(timers);
     step.timers.forEach(function (timer) {
-      timers.appendChild(el("li", "", (timer.name || timer.element) + " · " + timer.display_due));
+      timers.appendChild(el("li", "", (timer.display_name || timer.name || timer.element) + " · " + timer.display_due));
     });
     if (!step.timers.length) {
       timers.appendChild(el("li", "muted", noneText));
@@ -177,7 +177,7 @@
       return item;
     }
     function taskText(task) {
-      return task.name + (task.subject ? " · " + task.subject : "");
+      return (task.display_name || task.name) + (task.subject ? " · " + task.subject : "");
     }
     Object.keys(c.data).forEach(function (key) {
       var item = line("data", "");
@@ -190,8 +190,8 @@
     });
     c.tasks_opened.forEach(function (t) { line("opened", taskText(t)); });
     c.tasks_closed.forEach(function (t) { line("closed", taskText(t)); });
-    c.timers_started.forEach(function (t) { line("started", t.element); });
-    c.timers_stopped.forEach(function (t) { line("stopped", t.element); });
+    c.timers_started.forEach(function (t) { line("started", t.display_name || t.element); });
+    c.timers_stopped.forEach(function (t) { line("stopped", t.display_name || t.element); });
     d.moves.forEach(function (move) {
       var item = el("li");
       item.appendChild(el("span", "kind", move.kind));
