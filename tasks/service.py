@@ -1,7 +1,7 @@
 """Task actions: start, claim, unclaim, complete — each validate → authorise → engine step,
 in one unit of work. The web layer and the command line call these and nothing lower."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
@@ -14,8 +14,9 @@ from forms import FormValidationError
 from . import audit_actions, files, tokens, users
 from .completeness import missing_records
 from .inbox import TaskView, inbox_query
-from .records import InstanceDetail, instance_detail, tasks_taken_part_in
-from .roles import Actor, acting_role, sees_all, starter_roles
+from .records import InstanceDetail, as_seen_by, instance_detail, tasks_taken_part_in
+from .reviews import Earlier, reviewed, sent_back
+from .roles import Actor, acting_role, for_someone_else, sees_all, starter_roles
 
 # Roles that only read: an actor with none but these writes nothing, not even an upload.
 READ_ONLY_ROLES = frozenset({"auditor"})
@@ -31,6 +32,9 @@ class TaskDetail:
     form: dict | None
     data: dict
     instructions: str | None
+    # The submissions the task decides on, and the decisions that sent it back (reviews.py).
+    reviewed: list[Earlier] = field(default_factory=list)
+    sent_back: list[Earlier] = field(default_factory=list)
 
 
 class TaskService:
@@ -62,6 +66,8 @@ class TaskService:
                 instructions=(form.schema.get("x-instructions") or {}).get("zh-CN")
                 if form
                 else None,
+                reviewed=reviewed(uow.session, instance, row),
+                sent_back=sent_back(uow.session, instance, row),
             )
 
     def instance(self, actor: Actor, instance_id: str) -> Instance:
@@ -83,6 +89,8 @@ class TaskService:
     def _may_see_task(self, session, actor, row, instance) -> bool:
         if acting_role(actor, row.role, row.subject, instance.started_by) is not None:
             return True
+        if for_someone_else(actor, row.role, row.subject):
+            return False
         return self.may_see(session, actor, instance)
 
     # -- acting ---------------------------------------------------------------------------
@@ -137,7 +145,7 @@ class TaskService:
         with self.engine.unit_of_work(read_only=True) as uow:
             if not self.may_see(uow.session, actor, instance):
                 raise NotFound(f"instance '{instance.id}' does not exist")
-            return instance_detail(uow.session, instance, uow.now)
+            return as_seen_by(uow.session, actor, instance_detail(uow.session, instance, uow.now))
 
     def _complete(self, uow, actor: Actor, task_id: str, data) -> Instance:
         row, instance = self._lock_task(uow, task_id)
@@ -248,7 +256,7 @@ class TaskService:
     def _authorise(self, session, actor: Actor, row: HumanTask, instance: Instance):
         how = acting_role(actor, row.role, row.subject, instance.started_by)
         if how is None:
-            if not self.may_see(session, actor, instance):
+            if not self._may_see_task(session, actor, row, instance):
                 raise NotFound(f"task '{row.id}' does not exist")  # not even its existence
             raise Forbidden(f"task '{row.element}' is for the role {row.role}")
         return how

@@ -174,6 +174,26 @@ def test_the_diagram_json_marks_the_elements(client, system, survey):
     assert diagrams["order_service_preparation"]["completed"] == []
 
 
+def test_the_diagram_names_lanes_by_role_and_speaks_the_pages_language(client, system, survey):
+    """Lanes are named by role keys (the engine reads them): the viewer showed 'center_staff'
+    to clerks, and Chinese task names on English pages."""
+    sign_in(client, system, "center_staff", ["center_staff"])
+    path = f"/instances/{survey.instance_id}/diagram.json"
+
+    def application_xml() -> str:
+        found = client.get(path).get_json()["diagrams"]
+        return next(d["xml"] for d in found if d["key"] == "order_service_application")
+
+    chinese = application_xml()
+    assert 'id="lane_center_staff" name="服务中心经办人员"' in chinese
+    assert 'id="review_application" name="登记备案并审核申请"' in chinese
+    client.get("/lang/en")
+    english = application_xml()
+    assert 'id="lane_center_staff" name="Center staff"' in english
+    assert 'id="review_application" name="Register and review the application"' in english
+    assert 'name="center_staff"' not in english
+
+
 def test_the_page_loads_bpmn_js_and_has_no_inline_script(client, system, survey):
     sign_in(client, system, "center_staff", ["center_staff"])
     html = page(client, f"/instances/{survey.instance_id}")

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 
 from tasks.audits import may_audit
 from tasks.diagrams import Diagrams
+from tasks.roles import acting_role
 
 from ..downloads import attachment
 from .auth import signed_in, system
@@ -37,6 +38,7 @@ from .inbox import (
     status_name,
     unit_name,
 )
+from .labels import shown_diagram
 
 bp = Blueprint("instances", __name__)
 log = logging.getLogger("dingdan.web")
@@ -96,14 +98,17 @@ def detail(instance_id):
     records = system().records
     instance = progress.instance
     events = records.history(actor, instance_id)
+    shown = records.instance(actor, instance_id)  # an enterprise or expert: its own part
+    open_tasks = shown.open_tasks
     return render_template(
         "pages/instance.html",
         instance=instance,
         progress=progress,
         stages=_stage_bar(progress),
-        open_tasks=records.instance(actor, instance_id).open_tasks,
+        open_tasks=open_tasks,
+        actionable={t.id for t in open_tasks if _may_act(actor, t, instance)},
         tabs=_diagram_tabs(progress),
-        sections=_sections(progress),
+        sections=_sections(progress, shown.data),
         documents=records.documents(actor, instance_id),
         notices=records.notices(actor, instance_id),
         history=[_event(progress, e) for e in reversed(events)],
@@ -117,11 +122,22 @@ def detail(instance_id):
     )
 
 
+def _may_act(actor, task, instance) -> bool:
+    """Whether `actor` may complete `task` (its lane's role, or on behalf of the enterprise
+    or expert), not held by someone else: the open-tasks table links it as 办理, else 查看."""
+    if task.assignee not in (None, actor.username):
+        return False
+    return acting_role(actor, task.role, task.subject, instance.started_by) is not None
+
+
 @bp.get("/instances/<instance_id>/diagram.json")
 @signed_in
 def diagram_json(instance_id):
     progress = diagrams().for_instance(g.actor, instance_id)
-    response = jsonify(progress.as_json())
+    body = progress.as_json()
+    for diagram in body["diagrams"]:
+        diagram["xml"] = shown_diagram(diagram["xml"])
+    response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -270,10 +286,11 @@ class Section:
     completed_by: str | None = None
 
 
-def _sections(progress) -> list[Section]:
-    """The data gathered so far: the start form, then each task's submission in the order
-    the tasks were first completed; a per-item task gets one entry per enterprise/expert."""
-    data = progress.instance.data or {}
+def _sections(progress, data: dict) -> list[Section]:
+    """The data gathered so far (as much of it as the viewer may read): the start form, then
+    each task's submission in the order the tasks were first completed; a per-item task
+    gets one entry per enterprise/expert."""
+    data = data or {}
     forms = system().forms
     lang = "en" if english() else "zh-CN"
     sections = []

@@ -5,6 +5,8 @@ back with each message beside its field and everything typed still there. The he
 below the view are shared with the start page.
 """
 
+from dataclasses import dataclass, field
+
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -23,8 +25,10 @@ from webui.form_html import (
     parse,
     submitted_rows,
 )
+from webui.form_html.widgets import widget_of
 
 from .auth import signed_in
+from .instances import _fields as read_only_fields
 from .labels import local_time, status_name
 from .labels import stage_name as stage_label
 
@@ -51,6 +55,7 @@ def task(task_id):
             blank_rows = submission.blank_rows  # a table button pressed without JavaScript
         elif submission.parsed.errors:
             errors = {**validation_messages(view.form, data), **submission.parsed.errors}
+            blank_rows = submission.kept_blank_rows
             status = 422
         else:
             try:
@@ -60,6 +65,7 @@ def task(task_id):
                 status = 422
             except InvalidData as exc:
                 errors = field_messages(view.form, data, exc)
+                blank_rows = submission.kept_blank_rows
                 status = 422
             else:
                 flash(_done_message(instance), "ok")
@@ -91,7 +97,39 @@ def task(task_id):
         form=page,
         has_form=detail.form is not None,
         missing=missing,
+        reviewed=earlier_records(detail.reviewed),
+        sent_back=earlier_records(detail.sent_back),
     ), status
+
+
+@dataclass
+class EarlierRecord:
+    """An earlier submission shown read-only on a task page: the work a decision is
+    about, or the decision that sent the task back."""
+
+    title: str
+    subject: str | None
+    by: str | None
+    at: str | None
+    fields: list = field(default_factory=list)
+
+
+def earlier_records(items) -> list[EarlierRecord]:
+    forms = system().forms
+    records = []
+    for item in items:
+        form = forms.get(item.form) if item.form and item.form in forms else None
+        name = (item.name_en if lang() == "en" else None) or item.name
+        records.append(
+            EarlierRecord(
+                title=name or (form.title(lang()) if form else item.element),
+                subject=item.subject,
+                by=item.completed_by,
+                at=local_time(item.completed_at) if item.completed_at else None,
+                fields=read_only_fields(form, item.data or {}, lang()),
+            )
+        )
+    return records
 
 
 def _instance(instance_id):
@@ -106,11 +144,14 @@ def _instance(instance_id):
 
 class Submission:
     """What a POST carried: the parsed data, and — when a table's own button was pressed
-    (no JavaScript) — how many blank rows each table should show next."""
+    (no JavaScript) — how many blank rows each table should show next; `kept_blank_rows`
+    are the blank rows the browser sent, for showing the form again as it was (a refused
+    submission adds no row)."""
 
-    def __init__(self, parsed, blank_rows):
+    def __init__(self, parsed, blank_rows, kept_blank_rows=None):
         self.parsed = parsed
         self.blank_rows = blank_rows
+        self.kept_blank_rows = kept_blank_rows or {}
 
 
 def read_submission(schema) -> Submission:
@@ -124,7 +165,18 @@ def read_submission(schema) -> Submission:
             name = action[1]
             blank = submitted_rows(request.form, name) - len(parsed.data.get(name) or [])
             blank_rows[name] = max(blank, 1) + 1
-    return Submission(parsed, blank_rows)
+    return Submission(parsed, blank_rows, kept_blank_rows(schema, parsed.data))
+
+
+def kept_blank_rows(schema, data) -> dict[str, int]:
+    """Per table, the blank rows the browser sent: none when it sent filled rows only, one
+    when the table would otherwise be empty."""
+    kept = {}
+    for name, prop in schema.get("properties", {}).items():
+        if widget_of(prop) == "rows":
+            rows = len(data.get(name) or [])
+            kept[name] = max(submitted_rows(request.form, name) - rows, 0 if rows else 1)
+    return kept
 
 
 def _done_message(instance) -> str:
