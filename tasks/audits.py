@@ -14,6 +14,7 @@ from engine.errors import Forbidden, NotFound
 from engine.models import AuditHead, Document, HumanTask, Instance, ProcessVersion, StoredFile
 
 from . import archive as bundle
+from .participants import is_participant
 from .roles import Actor
 
 AUDIT_ROLES = frozenset({"auditor", "center_staff", "center_head", "admin"})
@@ -87,6 +88,11 @@ class Audits:
             instance = session.get(Instance, instance_id)
             if instance is None or not self.access(session, actor, instance):
                 raise NotFound(f"instance '{instance_id}' does not exist")
+            if is_participant(actor, instance):
+                raise Forbidden(
+                    "the archive bundle is the whole record: for the applicant and the "
+                    "center's staff, not for an enterprise or expert taking part"
+                )
             events = audit.history(session, instance_id)
             head = session.get(AuditHead, instance_id)
             version = session.get(ProcessVersion, instance.process_version_id)

@@ -21,6 +21,7 @@ from engine.models import (
 from engine.registry import latest_version, latest_versions
 
 from .inbox import TASK_COLUMNS, TaskView, task_views
+from .participants import SHARED_DOCUMENTS, Participation, is_participant, participation
 from .roles import Actor, sees_all, unlinked_lanes
 
 
@@ -29,6 +30,12 @@ class InstanceDetail:
     instance: Instance
     open_tasks: list[TaskView]
     timers: list  # rows of id, element, name, due_at
+    # What the caller may read of the instance's data (participants.py), when not all of it.
+    shown_data: dict | None = None
+
+    @property
+    def data(self) -> dict:
+        return self.instance.data if self.shown_data is None else self.shown_data
 
 
 def instance_detail(session, instance: Instance, now) -> InstanceDetail:
@@ -63,6 +70,24 @@ def tasks_taken_part_in(actor: Actor):
     return HumanTask.role.in_(lanes) if lanes else None
 
 
+def as_seen_by(session, actor: Actor, detail: InstanceDetail) -> InstanceDetail:
+    """The detail as `actor` may read it: an enterprise or expert user taking part gets its
+    own tasks and data (participants.py), anyone else all of it."""
+    part = _participation(session, actor, detail.instance)
+    if part is not None:
+        detail.open_tasks = [t for t in detail.open_tasks if t.id in part.task_ids]
+        detail.shown_data = part.data(detail.instance.data)
+    return detail
+
+
+def _participation(session, actor: Actor, instance: Instance) -> Participation | None:
+    """The tasks a participant sees the instance through; None for anyone who sees all of it
+    (staff, its applicant)."""
+    if not is_participant(actor, instance):
+        return None
+    return participation(session, actor, instance, tasks_taken_part_in(actor))
+
+
 class Records:
     def __init__(self, engine, forms, access):
         self.engine = engine
@@ -86,53 +111,58 @@ class Records:
                 query = query.where(Instance.process_key == process)
             if q:
                 like = f"%{q}%"
-                query = query.where(
-                    or_(
-                        Instance.file_number.like(like),
+                searched = [Instance.file_number.like(like)]
+                if sees_all(actor) or actor.has("applicant"):
+                    # An enterprise or expert user would learn of others' answers by
+                    # searching the data it is not shown.
+                    searched += [
                         Instance.started_by.like(like),
                         cast(Instance.data, String).like(like),
-                    )
-                )
+                    ]
+                query = query.where(or_(*searched))
             query = query.order_by(Instance.started_at.desc()).limit(limit)
             return list(uow.session.scalars(query))
 
     def instance(self, actor: Actor, instance_id: str) -> InstanceDetail:
         with self.engine.unit_of_work(read_only=True) as uow:
             instance = self._visible(uow.session, actor, instance_id)
-            return instance_detail(uow.session, instance, uow.now)
+            return as_seen_by(uow.session, actor, instance_detail(uow.session, instance, uow.now))
 
     def history(self, actor: Actor, instance_id: str) -> list[AuditEvent]:
         with self.engine.unit_of_work(read_only=True) as uow:
-            self._visible(uow.session, actor, instance_id)
-            return audit.history(uow.session, instance_id)
+            instance = self._visible(uow.session, actor, instance_id)
+            events = audit.history(uow.session, instance_id)
+            part = _participation(uow.session, actor, instance)
+            if part is not None:
+                events = [e for e in events if e.task_id in part.task_ids]
+            return events
 
     def notices(self, actor: Actor, instance_id: str) -> list[Notice]:
         with self.engine.unit_of_work(read_only=True) as uow:
-            self._visible(uow.session, actor, instance_id)
-            return list(
-                uow.session.scalars(
-                    select(Notice).where(Notice.instance_id == instance_id).order_by(Notice.id)
+            instance = self._visible(uow.session, actor, instance_id)
+            query = select(Notice).where(Notice.instance_id == instance_id).order_by(Notice.id)
+            if is_participant(actor, instance):  # only those sent to it
+                query = query.where(
+                    or_(Notice.username == actor.username, Notice.role.in_(actor.roles))
                 )
-            )
+            return list(uow.session.scalars(query))
 
     def documents(self, actor: Actor, instance_id: str) -> list[Document]:
         with self.engine.unit_of_work(read_only=True) as uow:
-            self._visible(uow.session, actor, instance_id)
-            return list(
-                uow.session.scalars(
-                    select(Document)
-                    .where(Document.instance_id == instance_id)
-                    .order_by(Document.id)
-                )
-            )
+            instance = self._visible(uow.session, actor, instance_id)
+            query = select(Document).where(Document.instance_id == instance_id)
+            if is_participant(actor, instance):
+                query = query.where(Document.name.in_(SHARED_DOCUMENTS))
+            return list(uow.session.scalars(query.order_by(Document.id)))
 
     def document(self, actor: Actor, instance_id: str, name: str) -> Document:
         with self.engine.unit_of_work(read_only=True) as uow:
-            self._visible(uow.session, actor, instance_id)
+            instance = self._visible(uow.session, actor, instance_id)
             document = uow.session.scalar(
                 select(Document).where(Document.instance_id == instance_id, Document.name == name)
             )
-            if document is None:
+            shared = name in SHARED_DOCUMENTS or not is_participant(actor, instance)
+            if document is None or not shared:
                 raise NotFound(f"document '{name}' does not exist")
             return document
 
@@ -150,7 +180,13 @@ class Records:
                 if row.uploaded_by != actor.username:
                     raise NotFound(f"file '{file_id}' does not exist")
             else:
-                self._visible(uow.session, actor, row.instance_id, what="file", shown=file_id)
+                instance = self._visible(
+                    uow.session, actor, row.instance_id, what="file", shown=file_id
+                )
+                part = _participation(uow.session, actor, instance)
+                mine = row.uploaded_by == actor.username
+                if part is not None and not mine and not part.refers_to(file_id, instance.data):
+                    raise NotFound(f"file '{file_id}' does not exist")
             return row
 
     def _visible(self, session, actor, instance_id, what="instance", shown=None) -> Instance:

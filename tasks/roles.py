@@ -97,6 +97,19 @@ def acting_role(actor: Actor, task_role: str | None, subject: str | None, starte
     return None
 
 
+def for_someone_else(actor: Actor, task_role: str | None, subject: str | None) -> bool:
+    """A task of a linked enterprise or expert user's own lane, for another enterprise or
+    expert: the user neither acts on it nor sees it (one company's answers are not
+    another's to read), unless it reads every instance anyway."""
+    return (
+        bool(actor.subject_name)
+        and task_role in PROXY_ROLES
+        and actor.has(task_role)
+        and subject != actor.subject_name
+        and not sees_all(actor)
+    )
+
+
 def unlinked_lanes(actor: Actor) -> frozenset[str]:
     """The enterprise and expert lanes of a user linked to no enterprise or expert (the
     demo users, one a role): it acts in those lanes for anyone, and sees the instances

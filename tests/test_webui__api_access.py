@@ -58,7 +58,7 @@ WHO = [
         ["enterprise"],
         200,
         {HENGDA},
-        {LVYUAN: 403, HENGDA: 200},
+        {LVYUAN: 404, HENGDA: 200},  # another enterprise's task: not even its existence
         extra={"subject_name": HENGDA},
     ),
 ]
@@ -130,8 +130,25 @@ def test_an_enterprise_user_claims_only_its_own_task(client, system, survey):
     mine = client.get("/api/v1/tasks?scope=mine", headers=headers).get_json()
     assert [t["id"] for t in mine] == [own.id]
     refused = client.post(f"/api/v1/tasks/{other.id}/claim", headers=headers)
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     assert survey.task("fill_questionnaire", HUAXIN).assignee is None
+
+
+def test_an_enterprise_user_does_not_read_another_enterprises_task(client, system, survey):
+    """Its form and prefill are another company's answers: 404, as for anything the caller
+    may not see (it was readable, only acting on it was refused)."""
+    headers = sign_in(client, system, "hengda", ["enterprise"], subject_name=HENGDA)
+    own = survey.task("fill_questionnaire", HENGDA)
+    other = survey.task("fill_questionnaire", HUAXIN)
+    assert client.get(f"/api/v1/tasks/{own.id}", headers=headers).status_code == 200
+    for method, path in [
+        ("get", f"/api/v1/tasks/{other.id}"),
+        ("post", f"/api/v1/tasks/{other.id}/claim"),
+        ("post", f"/api/v1/tasks/{other.id}/unclaim"),
+    ]:
+        response = getattr(client, method)(path, headers=headers)
+        assert response.status_code == 404, (path, response.get_data(as_text=True))
+        assert response.get_json()["error"]["code"] == "not_found"
 
 
 def test_an_enterprise_user_sees_nothing_of_an_instance_without_its_tasks(client, system, survey):

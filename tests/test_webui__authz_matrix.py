@@ -56,7 +56,7 @@ GET  /processes/order_service          401  200   200   200   200  200 200 200 2
 GET  /processes/order_service/bpmn     401  200   200   200   200  200 200 200 200 200   200
 GET  /processes/order_service/diff     401  200   200   200   200  200 200 200 200 200   200
 GET  /forms/questionnaire              401  200   200   200   200  200 200 200 200 200   200
-GET  /experts                          401  200   200   200   200  200 200 200 200 200   200
+GET  /experts                          401  403   403   200   200  200 403 403 200 200   200
 GET  /instances                        401  200   200   200   200  200 200 200 200 200   200
 GET  /tasks                            401  200   200   200   200  200 200 200 200 200   200
 GET  /instances/{A}                    401  200   404   200   200  200 404 200 200 200   200
@@ -71,9 +71,9 @@ GET  /instances/{A}/documents/{letter} 401  200   404   200   200  200 404 200 2
 GET  /instances/{B}/documents/{letter} 401  404   200   200   200  200 404 404 200 200   200
 GET  /instances/{A}/replay             401  403   403   200   200  403 403 403 403 200   200
 GET  /instances/{B}/replay             401  403   403   200   200  403 403 403 403 200   200
-GET  /instances/{A}/archive.zip        401  200   404   200   200  200 404 200 200 200   200
+GET  /instances/{A}/archive.zip        401  200   404   200   200  200 404 403 200 200   200
 GET  /instances/{B}/archive.zip        401  404   200   200   200  200 404 404 200 200   200
-GET  /files/{A_file}                   401  200   404   200   200  200 404 200 200 200   200
+GET  /files/{A_file}                   401  200   404   200   200  200 404 404 200 200   200
 GET  /files/{B_file}                   401  404   200   200   200  200 404 404 200 200   200
 GET  /tasks/{A_task}                   401  200   404   200   200  200 404 200 200 200   200
 GET  /tasks/{B_task}                   401  404   200   200   200  200 404 404 200 200   200

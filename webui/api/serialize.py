@@ -28,7 +28,7 @@ def task(view) -> dict:
 def instance(detail) -> dict:
     return {
         **instance_summary(detail.instance),
-        "data": detail.instance.data,
+        "data": detail.data,
         "open_tasks": [task(t) for t in detail.open_tasks],
         "timers": [timer(t) for t in detail.timers],
     }
