@@ -4,9 +4,11 @@ contract — `{"error": {"code", "message", ...}}` — and never with a stack tr
 import io
 
 import pytest
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from engine.models import StoredFile
 from webui.app import create_app
 from webui.composition import PROCESSES_DIR
 
@@ -659,3 +661,35 @@ def test_an_out_of_range_version_is_not_a_500(client, system):
     )
     assert response.status_code in (400, 404), response.get_data(as_text=True)
     assert_error(response, response.status_code)
+
+
+def test_a_405_names_the_methods_the_path_takes(client, system):
+    headers = sign_in(client, system, "applicant", ["applicant"])
+    response = client.delete("/api/v1/instances", headers=headers)
+    assert_error(response, 405, "method_not_allowed")
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_a_json_body_past_a_mebibyte_is_413_before_it_is_read(client, system):
+    """A 25 MB body was parsed whole and answered 422 for its fields."""
+    headers = sign_in(client, system, "applicant", ["applicant"])
+    topics = ["management"] * 200_000  # 2.6 MB of JSON
+    body = {"process": "order_service", "data": {"topics": topics}}
+    response = client.post("/api/v1/instances", headers=headers, json=body)
+    assert_error(response, 413, "too_large")
+    assert response.get_json()["error"]["fields"] == {"body": "too large"}
+
+
+def test_two_files_in_one_upload_are_400_and_neither_is_kept(client, system):
+    """Only the first was stored and the second dropped, unseen by the client."""
+    headers = sign_in(client, system, "applicant", ["applicant"])
+    response = client.post(
+        "/api/v1/files",
+        headers=headers,
+        data={"file": [(io.BytesIO(b"one"), "a.txt"), (io.BytesIO(b"two"), "b.txt")]},
+        content_type="multipart/form-data",
+    )
+    assert_error(response, 400, "bad_request")
+    assert response.get_json()["error"]["fields"] == {"file": "more than one file"}
+    with system.engine.unit_of_work(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(StoredFile)) == 0

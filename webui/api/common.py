@@ -5,7 +5,11 @@ import re
 
 from flask import current_app, g, request
 
+from engine.errors import TooLarge
+
 from .errors import BadRequest
+
+MAX_JSON_BYTES = 1024 * 1024
 
 
 def system():
@@ -17,7 +21,12 @@ def actor():
 
 
 def json_body(allowed: set[str], required: set[str] = frozenset()) -> dict:
-    """The request's JSON object; 400 naming the problem when it is not one."""
+    """The request's JSON object; 400 naming the problem when it is not one, 413 past
+    MAX_JSON_BYTES (a form's data is kilobytes; files come through POST /files)."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise TooLarge(
+            f"the body is larger than {MAX_JSON_BYTES} bytes", fields={"body": "too large"}
+        )
     if not request.data:
         body = {}
     else:

@@ -13,11 +13,17 @@ from .errors import BadRequest
 
 @bp.post("/files")
 def upload_file():
-    upload = request.files.get("file")
-    if upload is None:
+    uploads = request.files.getlist("file")
+    if not uploads:
         raise BadRequest(
             "send the file as a multipart field named 'file'", fields={"file": "required"}
         )
+    if len(uploads) > 1:  # one id answers one file: the others would be dropped unseen
+        raise BadRequest(
+            "send one file per request: POST /files answers one id",
+            fields={"file": "more than one file"},
+        )
+    [upload] = uploads
     limit = system().max_file_bytes
     content = upload.read(limit + 1)
     if len(content) > limit:

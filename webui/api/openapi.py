@@ -4,6 +4,7 @@ the routes the app really serves (tests/test_webui__openapi.py)."""
 from flask import current_app, jsonify
 
 from . import bp
+from .instances import STATUSES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -91,7 +92,8 @@ PATHS = {
     "/api/v1/processes/deploy": {
         "post": {
             **_op(
-                "Deploy BPMN (application/xml, or multipart fields 'file')",
+                "Deploy BPMN (application/xml, or multipart fields 'file'): 201 with the new "
+                "version; 200 with the existing one when the content is identical to it",
                 ok="201",
                 errors=(400, 401, 403, 413, 422),
             ),
@@ -142,7 +144,7 @@ PATHS = {
         "get": _op(
             "The BPMN XML of a version (latest by default)",
             errors=(400, 401, 404),
-            params=[_path_param("key"), _query("version", {"type": "integer"})],
+            params=[_path_param("key"), _query("version", {"type": "integer", "minimum": 1})],
             answer=_answer("BPMN XML", "application/xml"),
         )
     },
@@ -162,7 +164,17 @@ PATHS = {
             "Instances the caller may see",
             schema={"type": "array", "items": REF["Instance"]},
             errors=(400, 401),
-            params=[_query("status"), _query("process"), _query("q")],
+            params=[
+                _query(
+                    "status",
+                    {
+                        "type": "string",
+                        "enum": sorted(STATUSES),
+                    },
+                ),
+                _query("process"),
+                _query("q"),
+            ],
         ),
     },
     "/api/v1/instances/{instance_id}": {
@@ -358,6 +370,11 @@ PATHS = {
         )
     },
 }
+
+# Identical content deploys nothing: the existing version answers, with 200.
+PATHS["/api/v1/processes/deploy"]["post"]["responses"]["200"] = _json(
+    {"type": "object"}, "the content equals a deployed version: that version, nothing new"
+)
 
 TEST_CLOCK_PATH = {
     "/api/v1/test/clock": {
