@@ -88,7 +88,7 @@ def acting_role(actor: Actor, task_role: str | None, subject: str | None, starte
             return ("self", None)
         return ("proxy", "applicant") if actor.has(REGISTRAR_ROLE) else None
     if actor.has(task_role):
-        if actor.subject_name and task_role in PROXY_ROLES and subject != actor.subject_name:
+        if _for_another_subject(actor, task_role, subject):
             return None  # an enterprise user acts only for its own enterprise
         return ("self", None)
     proxy = PROXY_ROLES.get(task_role)
@@ -102,12 +102,15 @@ def for_someone_else(actor: Actor, task_role: str | None, subject: str | None) -
     expert: the user neither acts on it nor sees it (one company's answers are not
     another's to read), unless it reads every instance anyway."""
     return (
-        bool(actor.subject_name)
-        and task_role in PROXY_ROLES
-        and actor.has(task_role)
-        and subject != actor.subject_name
+        actor.has(task_role)
+        and _for_another_subject(actor, task_role, subject)
         and not sees_all(actor)
     )
+
+
+def _for_another_subject(actor: Actor, task_role: str | None, subject: str | None) -> bool:
+    """A linked enterprise or expert user, and a task of a lane with subjects for another."""
+    return bool(actor.subject_name) and task_role in PROXY_ROLES and subject != actor.subject_name
 
 
 def unlinked_lanes(actor: Actor) -> frozenset[str]:

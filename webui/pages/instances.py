@@ -299,7 +299,9 @@ def _sections(progress, data: dict) -> list[Section]:
         form = forms.get(start_key) if start_key in forms else None
         title = form.title(lang) if form else start_key
         sections.append(
-            Section(start_key, title, None, [Entry(None, _fields(form, data[start_key], lang))])
+            Section(
+                start_key, title, None, [Entry(None, read_only_fields(form, data[start_key], lang))]
+            )
         )
     seen = {start_key, "file_number"}
     done = sorted(
@@ -330,13 +332,17 @@ def _sections(progress, data: dict) -> list[Section]:
 
 def _entries(form, value, lang) -> list[Entry]:
     if isinstance(value, list) and all(isinstance(e, dict) and "subject" in e for e in value):
-        return [Entry(e["subject"], _fields(form, e.get("data") or {}, lang)) for e in value]
+        return [
+            Entry(e["subject"], read_only_fields(form, e.get("data") or {}, lang)) for e in value
+        ]
     if isinstance(value, dict):
-        return [Entry(None, _fields(form, value, lang))]
+        return [Entry(None, read_only_fields(form, value, lang))]
     return [Entry(None, [Field("", "text", text=_plain(value))])]
 
 
-def _fields(form, value: dict, lang) -> list[Field]:
+def read_only_fields(form, value: dict, lang) -> list[Field]:
+    """A submission's fields as read-only cells, labelled by the form (the instance page's
+    records; the task page's earlier submissions)."""
     schema = form.schema if form else {}
     return _object_fields(schema, value, lang)
 

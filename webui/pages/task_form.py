@@ -28,7 +28,7 @@ from webui.form_html import (
 from webui.form_html.widgets import widget_of
 
 from .auth import signed_in
-from .instances import _fields as read_only_fields
+from .instances import read_only_fields
 from .labels import local_time, status_name
 from .labels import stage_name as stage_label
 
