@@ -94,9 +94,8 @@ def _unstorable(value, path=""):
         else ()
     )
     for key, item in items:
-        if isinstance(key, str) and _text_problem(key, path):
-            return _text_problem(key, path)
-        found = _unstorable(item, f"{path}.{key}" if path else str(key))
+        found = _text_problem(key, path) if isinstance(key, str) else None
+        found = found or _unstorable(item, f"{path}.{key}" if path else str(key))
         if found is not None:
             return found
     return None
