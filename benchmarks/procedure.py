@@ -19,12 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from sqlalchemy import bindparam, select  # noqa: E402
 
 from engine import projection  # noqa: E402
 from engine.calendar import WorkingDayCalendar  # noqa: E402
 from engine.clock import SettableClock  # noqa: E402
-from engine.models import HumanTask  # noqa: E402
 from engine.scripting import DingdanScriptEngine, StepContext, current_step  # noqa: E402
 from engine.spiff import new_parser  # noqa: E402
 from webui.composition import PROCESSES_DIR, build  # noqa: E402
@@ -108,30 +106,33 @@ def engine_runs(runs: int, system) -> float:
     return time.process_time() - started
 
 
-# Built once, as the service's own statements are (engine/runtime.py `_lock_statement`):
-# building it per call cost the harness more than the query.
-_OPEN_TASK = (
-    select(HumanTask)
-    .where(
-        HumanTask.instance_id == bindparam("instance_id"),
-        HumanTask.element == bindparam("element"),
-        HumanTask.state == "open",
-    )
-    .limit(1)
-)
-
-
 def complete_open(engine, instance_id: str, element: str, data: dict) -> bool:
-    """Complete the instance's open task `element` (the first, for a per-item task);
-    False when it has none open."""
+    """Complete the instance's open task `element` (the first, for a per-item task) as the
+    API does, by its id (`lock_task`, then `complete`); False when it has none open. The id
+    is what a client has from its inbox: here one indexed read in the step's transaction."""
     with engine.unit_of_work() as uow:
-        instance = engine.lock(uow, instance_id)
-        # the row, not its id: the step finds it in the session
-        row = uow.session.scalar(_OPEN_TASK, {"instance_id": instance_id, "element": element})
-        if row is None:
+        task_id = _open_task_id(uow.session, instance_id, element)
+        if task_id is None:
             return False
+        row, instance = engine.lock_task(uow, task_id)
         engine.complete(uow, instance, row.id, data, "bench")
     return True
+
+
+def _open_task_id(session, instance_id: str, element: str) -> str | None:
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"SELECT id FROM tasks WHERE instance_id = {mark} AND element = {mark}"
+        " AND state = 'open' LIMIT 1"
+    )
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql, (instance_id, element))
+        found = cursor.fetchone()
+    finally:
+        cursor.close()
+    return found[0] if found else None
 
 
 def measure(runs: int, database_url: str | None):

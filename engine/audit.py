@@ -5,14 +5,13 @@ trigger refuses any UPDATE or DELETE of an event, so only the database owner byp
 it could alter one — and the chain would show that too.
 """
 
-import functools
 import hashlib
 import json
 from datetime import UTC
 
-from sqlalchemy import DDL, event, func, insert, select, text, tuple_
+from sqlalchemy import DDL, event, func, select, text, tuple_
 
-from .db import insert_on_conflict
+from . import row_writes
 from .models import AuditEvent, AuditHead
 
 SYSTEM_CHAIN = "system"
@@ -128,17 +127,24 @@ def read_tails(session, chains: list[str]) -> None:
 
 def write_pending(session) -> None:
     """Write the transaction's events, then each chain's new tail, one statement each
-    (executemany, compiled once per process); the unit of work calls this just before it
-    commits. Events go in as plain rows: the ORM's bookkeeping per object would cost a
-    step more than the event itself."""
+    (executemany on the driver's connection, engine/row_writes.py); the unit of work calls
+    this just before it commits. Events go in as plain rows: the ORM's bookkeeping per
+    object would cost a step more than the event itself."""
     rows = session.info.pop(_PENDING, [])
     tails = session.info.pop(_TAILS, {})
     if rows:
-        session.execute(insert(AuditEvent.__table__), rows)
+        row_writes.insert_many(session, AuditEvent.__table__, _EVENT_COLUMNS, rows)
         session.info.setdefault(WRITTEN, []).extend(rows)
     if tails:
         heads = [{"chain": c, "seq": seq, "hash": hash_} for c, (seq, hash_) in tails.items()]
-        session.execute(_head_upsert(session.get_bind().dialect.name), heads)
+        row_writes.insert_many(session, AuditHead.__table__, _HEAD_COLUMNS, heads, _HEAD_UPSERT)
+
+
+_EVENT_COLUMNS = ("chain", "instance_id", "seq", "prev_hash", "hash", "at", "type", "actor")
+_EVENT_COLUMNS += ("element", "task_id", "data")
+_HEAD_COLUMNS = ("chain", "seq", "hash")
+# The same text on SQLite and PostgreSQL.
+_HEAD_UPSERT = " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
 
 
 def discard_pending(session) -> None:
@@ -146,15 +152,6 @@ def discard_pending(session) -> None:
     them: their steps were rolled back to a savepoint."""
     session.info.pop(_PENDING, None)
     session.info.pop(_TAILS, None)
-
-
-@functools.cache
-def _head_upsert(dialect: str):
-    statement = insert_on_conflict(dialect)(AuditHead.__table__)
-    return statement.on_conflict_do_update(
-        index_elements=["chain"],
-        set_={"seq": statement.excluded.seq, "hash": statement.excluded.hash},
-    )
 
 
 def history(session, instance_id) -> list[AuditEvent]:

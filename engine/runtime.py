@@ -14,15 +14,13 @@ from datetime import time
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import undefer
+from sqlalchemy import select
 
-from . import audit, projection, state_store, sweep
+from . import audit, lock_rows, projection, state_store, sweep
 from .calendar import WorkingDayCalendar
 from .errors import Conflict, NotFound, ProcessError
 from .fast_tasks import FastWorkflow
 from .models import (
-    AuditHead,
     CalendarOverride,
     HumanTask,
     Instance,
@@ -89,7 +87,6 @@ class Engine:
         self.registry = ProcessRegistry(form_exists, role_exists)
         self.cache = WorkflowCache()
         self._specs: dict[int, tuple] = {}
-        self._lock_statements: dict[tuple, object] = {}  # see _lock_statement
         # Called with the earliest due time of timers a committed step created (a scheduler
         # uses this to wake exactly then instead of polling).
         self.timer_listeners: list = []
@@ -190,14 +187,12 @@ class Engine:
         step's events need no read of their own) and the task."""
         by_task = task_id is not None
         with_state = instance_id is None or not self.cache.holds(instance_id)
-        params = {"id": task_id or instance_id}
-        statement = self._lock_statement(by_task, with_state, with_head=True)
-        found = uow.session.execute(statement, params).first()
+        id_ = task_id or instance_id
+        found = lock_rows.run(uow.session, by_task, with_state, True, id_)
         if found is None and not self.db.is_sqlite:
             # No head row to lock yet (the head joins inside the lock on PostgreSQL) or
             # nothing there: the instance alone, its events read their tail themselves.
-            statement = self._lock_statement(by_task, with_state, with_head=False)
-            found = uow.session.execute(statement, params).first()
+            found = lock_rows.run(uow.session, by_task, with_state, False, id_)
         if found is None:
             return None, None
         instance, *rest = found
@@ -205,14 +200,6 @@ class Engine:
         if rest and rest[0] is not None:
             audit.know_tail(uow.session, instance.id, *rest)
         return row, instance
-
-    def _lock_statement(self, by_task: bool, with_state: bool, with_head: bool):
-        """One of the lock's statements, built once per process."""
-        key = (by_task, with_state, with_head)
-        statement = self._lock_statements.get(key)
-        if statement is None:
-            statement = self._lock_statements[key] = _new_lock_statement(self.db.is_sqlite, *key)
-        return statement
 
     def workflow(self, uow, instance: Instance) -> BpmnWorkflow:
         if instance.id in uow.workflows:
@@ -526,37 +513,6 @@ class Engine:
             element=notice.element,
             data={"to": notice.username or notice.role, "text": text},
         )
-
-
-def _new_lock_statement(sqlite: bool, by_task: bool, with_state: bool, with_head: bool):
-    """The statement `Engine._locked` runs, with one parameter `id` (instance or task).
-
-    On SQLite BEGIN IMMEDIATE has serialised writers, so every row read is the latest: the
-    task and the chain's head join as plain rows. On PostgreSQL a lock that waited
-    re-reads only the rows it locks at their latest version, any other joined row as the
-    statement's snapshot had it, so the task and the head are locked too (a step writes
-    them anyway, in this order: instance, tasks, head).
-    """
-    entities = [Instance, HumanTask] if by_task else [Instance]
-    columns = [AuditHead.seq, AuditHead.hash] if with_head else []
-    query = select(*entities, *columns)
-    if by_task:
-        query = query.join(HumanTask, HumanTask.instance_id == Instance.id).where(
-            HumanTask.id == bindparam("id")
-        )
-    else:
-        query = query.where(Instance.id == bindparam("id"))
-    if sqlite:
-        if with_head:
-            query = query.outerjoin(AuditHead, AuditHead.chain == Instance.id)
-    else:
-        if with_head:
-            query = query.join(AuditHead, AuditHead.chain == Instance.id)
-        locked = [*entities, AuditHead] if with_head else entities
-        query = query.with_for_update(of=locked)
-    if with_state:
-        query = query.options(undefer(Instance.state))
-    return query.execution_options(populate_existing=True)
 
 
 def _steppable(instance: Instance) -> bool:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit
+from . import audit, row_writes
 from .errors import Conflict
 
 
@@ -52,6 +52,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         try:
+            row_writes.flush_step_rows(self.session)
             audit.write_pending(self.session)
             self.session.commit()
         except StaleDataError:

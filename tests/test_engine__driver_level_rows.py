@@ -1,0 +1,125 @@
+"""A step's lock and its rows go through the database driver, below the ORM
+(engine/lock_rows.py, engine/row_writes.py): what they read and write is what the ORM
+would have — the same values back, the version checked, the session's objects kept right."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm.attributes import set_committed_value
+
+from engine import row_writes
+from engine.errors import Conflict
+from engine.models import HumanTask, Instance, ProcessVersion
+
+TINY = (Path(__file__).parent / "diagrams" / "tiny_review.bpmn").read_bytes()
+
+
+def test_rows_written_below_the_orm_read_back_as_they_were_written(driver):
+    instance = driver.start()
+    driver.complete("review_application")
+    row = driver.task("plan_survey")
+    stored = driver.instance()
+    assert stored.data["application"]["unit_name"] == instance.data["application"]["unit_name"]
+    assert stored.started_at == instance.started_at and stored.started_at.tzinfo is not None
+    assert stored.suspended is False and stored.incident is None
+    assert row.created_at.tzinfo is not None and row.state == "open"
+    assert row.due_at is None or row.due_at.tzinfo is not None
+    done = driver.events("task_completed")[-1]
+    assert done.element == "review_application" and done.data["data"]["decision"] == "accept"
+    # JSON keeps Chinese as it is (the instance search looks for it in the stored text)
+    with driver.system.engine.unit_of_work(read_only=True) as uow:
+        raw = uow.session.execute(
+            text("SELECT CAST(data AS TEXT) FROM instances WHERE id = :id"), {"id": instance.id}
+        ).scalar()
+    unit_name = instance.data["application"]["unit_name"]
+    assert unit_name in raw and "\\u" not in raw
+
+
+def test_a_step_that_finds_its_instance_changed_meanwhile_writes_nothing(driver):
+    driver.start()
+    engine = driver.system.engine
+    row = driver.task("review_application")
+    events = driver.event_count()
+    with pytest.raises(Conflict, match="changed by someone else"), engine.unit_of_work() as uow:
+        task, instance = engine.lock_task(uow, row.id)
+        # as if another process had stepped the instance after this one read it
+        set_committed_value(instance, "lock_version", instance.lock_version - 1)
+        engine.complete(uow, instance, task.id, {"decision": "accept"}, "tester")
+    assert driver.open_elements() == ["review_application"]
+    assert driver.event_count() == events
+    driver.complete("review_application")  # and the next step goes through
+    assert "plan_survey" in driver.open_elements()
+
+
+def test_the_lock_refreshes_an_instance_the_session_already_holds(driver):
+    driver.start()
+    engine = driver.system.engine
+    with engine.unit_of_work() as uow:
+        held = uow.session.get(Instance, driver.instance_id)
+        set_committed_value(held, "status", "not what is stored")
+        locked = engine.lock(uow, driver.instance_id)
+        assert locked is held and held.status == "running"
+        # the stored state is read when asked for, not with the lock, while it is cached
+        assert engine.cache.holds(driver.instance_id)
+        assert "state" not in held.__dict__
+        stored = uow.session.execute(
+            select(Instance.state).where(Instance.id == driver.instance_id)
+        ).scalar()
+        assert held.state == stored != ""
+
+
+def test_a_task_locked_with_its_instance_is_the_sessions_own_row(driver):
+    driver.start()
+    engine = driver.system.engine
+    row_id = driver.task("review_application").id
+    with engine.unit_of_work() as uow:
+        task, instance = engine.lock_task(uow, row_id)
+        assert uow.session.get(HumanTask, row_id) is task
+        assert task.instance_id == instance.id and task.state == "open"
+    with engine.unit_of_work() as uow:
+        assert engine.lock_task(uow, row_id)[0].state == "open"  # nothing was written
+
+
+def test_a_process_deployed_and_started_in_one_transaction(system):
+    engine = system.engine
+    with engine.unit_of_work() as uow:
+        engine.deploy(uow, {"tiny_review.bpmn": TINY}, "owner")
+        instance = engine.start(uow, "tiny_review", {}, "owner")
+    with engine.unit_of_work(read_only=True) as uow:
+        assert uow.session.get(Instance, instance.id).process_version_id == uow.session.scalar(
+            select(ProcessVersion.id).where(ProcessVersion.key == "tiny_review")
+        )
+        elements = uow.session.scalars(
+            select(HumanTask.element).where(HumanTask.instance_id == instance.id)
+        ).all()
+    assert elements == ["review"]
+
+
+def test_a_new_instance_written_below_the_orm_gets_the_columns_defaults(system):
+    engine = system.engine
+    with engine.unit_of_work() as uow:
+        engine.deploy(uow, {"tiny_review.bpmn": TINY}, "owner")
+    with engine.unit_of_work() as uow:
+        version = uow.session.scalar(select(ProcessVersion))
+        instance = Instance(
+            id="0f0e0d0c-0000-4000-8000-000000000001",
+            process_key=version.key,
+            process_version_id=version.id,
+            version=version.version,
+            status="running",
+            started_by="owner",
+            started_at=uow.now,
+            state="",
+        )
+        uow.session.add(instance)
+        row_writes.flush_step_rows(uow.session)
+        assert instance not in uow.session  # written: it left the session
+    with engine.unit_of_work(read_only=True) as uow:
+        stored = uow.session.get(Instance, instance.id)
+        assert (stored.lock_version, stored.suspended, stored.data, stored.incident) == (
+            1,
+            False,
+            {},
+            None,
+        )
