@@ -188,7 +188,9 @@ def _configure_sqlite(engine: Engine, queue: WriteQueue | None) -> None:
         read_only = options.get("dingdan_read_only")
         if queue is not None and not read_only:
             queue.take(connection.connection.record_info)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # on the driver's connection: SQLAlchemy's execution path costs a step more than
+        # the statement (benchmarks/PROFILE.md)
+        connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     if queue is not None:
 

@@ -70,10 +70,15 @@ def test_the_queue_is_taken_before_begin_immediate(db):
     # After it, a writer holding SQLite's lock could wait here for one that waits for it.
     held_at_begin = []
 
-    @event.listens_for(db.engine, "before_cursor_execute")
-    def _seen(_connection, _cursor, statement, *_):
+    def _seen(statement):
         if statement.startswith("BEGIN IMMEDIATE"):
             held_at_begin.append(_held(db))
+
+    db.engine.dispose()  # the next connection is a new one, traced
+
+    @event.listens_for(db.engine, "connect")
+    def _trace(dbapi_connection, _record):  # what the driver runs, however it is sent
+        dbapi_connection.set_trace_callback(_seen)
 
     with db.session() as session, session.begin():
         session.execute(text("SELECT 1"))
