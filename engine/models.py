@@ -160,13 +160,16 @@ class HumanTask(Base):
     __tablename__ = "tasks"
     # The inbox reads one range per role (unclaimed tasks) and one per assignee (held
     # tasks), each in its page order: due_at, created_at, id (tasks/inbox.py).
+    # An instance's open tasks (its record, a client looking up its task) are one range
+    # however long its history.
     __table_args__ = (
         Index("ix_tasks_inbox_role", "state", "role", "due_at", "created_at", "id"),
         Index("ix_tasks_inbox_assignee", "state", "assignee", "due_at", "created_at", "id"),
+        Index("ix_tasks_instance_state", "instance_id", "state"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"))
     process_key: Mapped[str] = mapped_column(String(200))
     # The BPMN process (main or called) whose diagram holds the element.
     diagram: Mapped[str | None] = mapped_column(String(200))
@@ -193,10 +196,14 @@ class Timer(Base):
 
     __tablename__ = "timers"
     # The sweep claims waiting timers in (due_at, id) order: one index range scan per claim.
-    __table_args__ = (Index("ix_timers_claim", "state", "due_at", "id"),)
+    # An instance's waiting timers are one range, in due order, however many fired before.
+    __table_args__ = (
+        Index("ix_timers_claim", "state", "due_at", "id"),
+        Index("ix_timers_instance_state", "instance_id", "state", "due_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"))
     diagram: Mapped[str | None] = mapped_column(String(200))
     element: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(500))
