@@ -6,12 +6,11 @@ it could alter one — and the chain would show that too.
 """
 
 import hashlib
-import json
 from datetime import UTC
 
 from sqlalchemy import DDL, event, func, select, text, tuple_
 
-from . import row_writes
+from . import json_text, row_writes
 from .models import AuditEvent, AuditHead
 
 SYSTEM_CHAIN = "system"
@@ -55,14 +54,11 @@ _HASHED = ("chain", "instance_id", "seq", "at", "type", "actor", "element", "tas
 
 
 def _canonical(fields: dict) -> str:
-    return json.dumps(
+    return json_text.canonical(
         {
             **{name: fields[name] for name in _HASHED},
             "at": fields["at"].astimezone(UTC).isoformat(timespec="microseconds"),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
 
 

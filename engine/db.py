@@ -1,7 +1,6 @@
 """Database engine and session factory: SQLite (embedded default) or PostgreSQL."""
 
 import functools
-import json
 import os
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import json_text
 from .models import Base
 from .write_queue import WriteQueue
 
@@ -161,7 +161,7 @@ def _refuse_writes(_session, _flush_context, _instances) -> None:
 
 
 def _json_dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return json_text.readable(value)  # json.dumps(value, ensure_ascii=False)
 
 
 def _configure_sqlite(engine: Engine, queue: WriteQueue | None) -> None:

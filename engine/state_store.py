@@ -20,6 +20,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from . import json_text
 from .errors import ProcessError
 from .models import Instance, StateSegment
 from .spiff import SERIALIZER, WRITERS, state_from_dict
@@ -32,7 +33,7 @@ TOP = ""  # the key of the top workflow's table; a called process's is its call'
 # a task's JSON stores its data as a difference from its parent's). ERROR is not final: a
 # failed task is fixed and run again.
 _FINAL = TaskState.COMPLETED | TaskState.CANCELLED
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_ENCODE = json_text.compact
 _TASK_TYPENAME = SERIALIZER.registry.typenames[Task]
 
 
