@@ -67,9 +67,11 @@ class WorkflowCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def holds(self, instance_id: str) -> bool:
-        """Whether some workflow of the instance is here (valid or not: a hint)."""
-        return instance_id in self._items
+    def holds(self, instance_id: str, lock_version: int | None = None) -> bool:
+        """Whether some workflow of the instance is here (valid or not: a hint), or, given
+        a lock_version, one valid for it."""
+        item = self._items.get(instance_id)
+        return item is not None and lock_version in (None, item[0])
 
     def drop(self, instance_id: str) -> None:
         with self._lock:

@@ -1,7 +1,8 @@
 """On SQLite a completion loads the task's workflow before its write transaction, into the
 engine's cache: a step another process takes in between must still be seen."""
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from engine.models import Instance
 from webui.composition import build
@@ -33,3 +34,28 @@ def test_a_step_taken_in_between_is_not_lost(driver, database_url, clock):
         data = uow.session.scalar(select(Instance.data).where(Instance.id == driver.instance_id))
     entries = {e["subject"]: e["data"] for e in data["fill_questionnaire"]}
     assert entries[second.subject] == answers
+
+
+def test_a_workflow_already_held_is_not_read_again(driver):
+    engine = driver.system.engine
+    if not engine.db.is_sqlite:
+        pytest.skip("loading ahead is for SQLite, where a step's transaction holds every writer")
+    driver.start()
+    row = driver.task("review_application")
+    read = []
+
+    def seen(_connection, _cursor, statement, *_):
+        read.append(statement)
+
+    event.listen(engine.db.engine, "before_cursor_execute", seen)
+    try:
+        driver.system.tasks._load_ahead(row.id)  # the step that started it left it cached
+        held = list(read)
+        engine.cache.drop(driver.instance_id)
+        read.clear()
+        driver.system.tasks._load_ahead(row.id)  # another process's step, as it were
+    finally:
+        event.remove(engine.db.engine, "before_cursor_execute", seen)
+    assert held and not any("instances.state" in s for s in held), held
+    assert any("instances.state" in s for s in read), read
+    assert engine.cache.holds(driver.instance_id, driver.instance().lock_version)
