@@ -28,7 +28,7 @@ def flush_step_rows(session) -> None:
     changed = [o for o in session.dirty if type(o) in _RANK]
     if not (new or changed) or session.deleted or _other_new_referenced(session):
         return
-    writer = _writer(session)
+    writer = _Writer(session)
     new.sort(key=lambda o: _RANK[type(o)])
     for obj in new:
         writer.insert(obj)
@@ -124,10 +124,6 @@ class _Writer:
             raise StaleDataError(f"{table.name} {where[0]} was changed meanwhile")
         if version is not None:
             values[version.key] = old + 1
-
-
-def _writer(session) -> _Writer:
-    return _Writer(session)
 
 
 def _default(column):
