@@ -57,12 +57,12 @@ def insert_many(session, table, names: tuple, rows: list[dict], on_conflict: str
     plan = _plans.get(cache_key)
     if plan is None:
         sql = _insert_sql(dialect, table.name, names) + on_conflict
-        plan = _plans[cache_key] = (sql, converters(dialect, [table.c[n] for n in names]))
+        plan = _plans[cache_key] = (sql, _converters(dialect, [table.c[n] for n in names]))
     sql, procs = plan
-    execute(session, sql, [converted([r[n] for n in names], procs) for r in rows], many=True)
+    _execute(session, sql, [_converted([r[n] for n in names], procs) for r in rows], many=True)
 
 
-def execute(session, sql: str, rows: list[tuple], many=False) -> int:
+def _execute(session, sql: str, rows: list[tuple], many=False) -> int:
     """Run one statement on the session's connection (inside its transaction); the number
     of rows it changed."""
     cursor = session.connection().connection.driver_connection.cursor()
@@ -76,16 +76,16 @@ def execute(session, sql: str, rows: list[tuple], many=False) -> int:
         cursor.close()
 
 
-def placeholder(dialect) -> str:
+def _placeholder(dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def converters(dialect, columns) -> list:
+def _converters(dialect, columns) -> list:
     """Each column's conversion of a Python value to what the driver takes (None: as is)."""
     return [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
 
 
-def converted(values, procs) -> tuple:
+def _converted(values, procs) -> tuple:
     return tuple(v if p is None or v is None else p(v) for v, p in zip(values, procs, strict=True))
 
 
@@ -101,8 +101,8 @@ class _Writer:
             if values.get(column.key) is None and column.default is not None:
                 setattr(obj, column.key, _default(column))
         sql, procs = _plan(self.dialect, table, None, None)
-        row = converted([values.get(c.key) for c in table.columns], procs)
-        execute(self.session, sql, [row])
+        row = _converted([values.get(c.key) for c in table.columns], procs)
+        _execute(self.session, sql, [row])
 
     def update(self, obj) -> None:
         state = inspect(obj)
@@ -120,7 +120,7 @@ class _Writer:
             set_values.append(old + 1)
             where.append(old)
         sql, procs = _plan(self.dialect, table, keys, version)
-        if execute(self.session, sql, [converted(set_values, procs) + tuple(where)]) != 1:
+        if _execute(self.session, sql, [_converted(set_values, procs) + tuple(where)]) != 1:
             raise StaleDataError(f"{table.name} {where[0]} was changed meanwhile")
         if version is not None:
             values[version.key] = old + 1
@@ -146,18 +146,18 @@ def _plan(dialect, table, keys, version) -> tuple[str, list]:
         else:
             columns = [table.c[k] for k in keys] + ([version] if version is not None else [])
             sql = _update_sql(dialect, table, [c.name for c in columns], version)
-        plan = _plans[cache_key] = (sql, converters(dialect, columns))
+        plan = _plans[cache_key] = (sql, _converters(dialect, columns))
     return plan
 
 
 def _insert_sql(dialect, table_name, names) -> str:
     quote = dialect.identifier_preparer.quote
-    marks = ", ".join([placeholder(dialect)] * len(names))
+    marks = ", ".join([_placeholder(dialect)] * len(names))
     return f"INSERT INTO {quote(table_name)} ({', '.join(map(quote, names))}) VALUES ({marks})"
 
 
 def _update_sql(dialect, table, names, version) -> str:
-    quote, mark = dialect.identifier_preparer.quote, placeholder(dialect)
+    quote, mark = dialect.identifier_preparer.quote, _placeholder(dialect)
     sets = ", ".join(f"{quote(n)} = {mark}" for n in names)
     where = f"{quote(list(table.primary_key)[0].name)} = {mark}"
     if version is not None:
