@@ -136,8 +136,19 @@ def write_pending(session) -> None:
         row_writes.insert_many(session, AuditHead.__table__, _HEAD_COLUMNS, heads, _HEAD_UPSERT)
 
 
-_EVENT_COLUMNS = ("chain", "instance_id", "seq", "prev_hash", "hash", "at", "type", "actor")
-_EVENT_COLUMNS += ("element", "task_id", "data")
+_EVENT_COLUMNS = (
+    "chain",
+    "instance_id",
+    "seq",
+    "prev_hash",
+    "hash",
+    "at",
+    "type",
+    "actor",
+    "element",
+    "task_id",
+    "data",
+)
 _HEAD_COLUMNS = ("chain", "seq", "hash")
 # The same text on SQLite and PostgreSQL.
 _HEAD_UPSERT = " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"

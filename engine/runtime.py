@@ -16,7 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import audit, lock_rows, projection, state_store, sweep
+from . import audit, batch_loads, lock_rows, projection, state_store, sweep
 from .calendar import WorkingDayCalendar
 from .errors import Conflict, NotFound, ProcessError
 from .fast_tasks import FastWorkflow
@@ -220,7 +220,11 @@ class Engine:
         """Put the instance's workflow in the cache, read in `uow` (a read), for a step that
         comes next: on SQLite a step's transaction holds the one write lock every other step
         waits for, and reading a stored state need not happen under it. The cache hands it
-        out only for the lock_version read here; a step in between makes it read again."""
+        out only for the lock_version read here; a step in between makes it read again.
+        Nothing is read when the cache already holds that version."""
+        if self.cache.holds(instance.id, instance.lock_version):
+            return
+        batch_loads.states(uow.session, [instance])  # one plain read, not a lazy load
         self.cache.put(instance.id, instance.lock_version, self.workflow(uow, instance))
 
     def complete(

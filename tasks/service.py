@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
 
-from engine import batch_loads
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound, ProcessError
 from engine.models import HumanTask, Instance, StoredFile
 from engine.registry import latest_version, start_lane
@@ -22,9 +21,9 @@ from .roles import Actor, acting_role, for_someone_else, sees_all, starter_roles
 READ_ONLY_ROLES = frozenset({"auditor"})
 
 
-# Built once (a completion's first read, on SQLite); the instance's state is read only when
-# the engine holds no workflow of it at this lock_version.
-_OPEN_TASKS_INSTANCE = (
+# Built once: a completion's first read, on SQLite (the state is left deferred: the engine
+# reads it only when it holds no workflow of this lock_version).
+_INSTANCE_OF_OPEN_TASK = (
     select(Instance)
     .join(HumanTask, HumanTask.instance_id == Instance.id)
     .where(HumanTask.id == bindparam("task_id"), HumanTask.state == "open")
@@ -247,13 +246,9 @@ class TaskService:
         if not self.engine.db.is_sqlite:  # elsewhere loading waits for no one
             return
         with self.engine.unit_of_work(read_only=True) as uow:
-            instance = uow.session.scalar(_OPEN_TASKS_INSTANCE, {"task_id": task_id})
-            if instance is None:  # the step itself says what is wrong
-                return
-            if self.engine.cache.holds(instance.id, instance.lock_version):
-                return  # nothing to read: its stored state (tens of KB) is left unread
-            batch_loads.states(uow.session, [instance])  # one plain read, not a lazy load
-            self.engine.load_ahead(uow, instance)
+            instance = uow.session.scalar(_INSTANCE_OF_OPEN_TASK, {"task_id": task_id})
+            if instance is not None:  # else the step itself says what is wrong
+                self.engine.load_ahead(uow, instance)
 
     def _lock_task(self, uow, task_id):
         row, instance = self.engine.lock_task(uow, task_id)
