@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import projection  # noqa: E402
+from engine import driver_sql, projection  # noqa: E402
 from engine.calendar import WorkingDayCalendar  # noqa: E402
 from engine.clock import SettableClock  # noqa: E402
 from engine.scripting import DingdanScriptEngine, StepContext, current_step  # noqa: E402
@@ -120,18 +120,14 @@ def complete_open(engine, instance_id: str, element: str, data: dict) -> bool:
 
 
 def _open_task_id(session, instance_id: str, element: str) -> str | None:
-    connection = session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    mark = driver_sql.placeholder(session.connection().dialect)
     sql = (
         f"SELECT id FROM tasks WHERE instance_id = {mark} AND element = {mark}"
         " AND state = 'open' LIMIT 1"
     )
-    cursor = connection.connection.driver_connection.cursor()
-    try:
+    with driver_sql.cursor(session) as cursor:
         cursor.execute(sql, (instance_id, element))
         found = cursor.fetchone()
-    finally:
-        cursor.close()
     return found[0] if found else None
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from . import driver_sql
 from .models import AuditHead, HumanTask, Instance
 
 _plans: dict = {}
@@ -28,12 +29,9 @@ def run(session, by_task: bool, with_state: bool, with_head: bool, id_: str):
     plan = _plans.get(key)
     if plan is None:
         plan = _plans[key] = _Plan(dialect, by_task, with_state, with_head)
-    cursor = connection.connection.driver_connection.cursor()
-    try:
+    with driver_sql.cursor(session) as cursor:
         cursor.execute(plan.sql, plan.parameters(id_))
         found = cursor.fetchone()
-    finally:
-        cursor.close()
     return None if found is None else plan.objects(session, found)
 
 

@@ -13,6 +13,7 @@ ORM checks it. Everything else in the session is left to the ORM's flush, which 
 from sqlalchemy import inspect
 from sqlalchemy.orm.exc import StaleDataError
 
+from . import driver_sql
 from .models import HumanTask, Instance, StateSegment, Timer
 
 # The tables a step writes, in the order their rows go in (the others name the instance).
@@ -28,12 +29,12 @@ def flush_step_rows(session) -> None:
     changed = [o for o in session.dirty if type(o) in _RANK]
     if not (new or changed) or session.deleted or _other_new_referenced(session):
         return
-    writer = _Writer(session)
-    new.sort(key=lambda o: _RANK[type(o)])
-    for obj in new:
-        writer.insert(obj)
-    for obj in sorted(changed, key=lambda o: _RANK[type(o)]):
-        writer.update(obj)
+    dialect = session.connection().dialect
+    with driver_sql.cursor(session) as cursor:
+        for obj in sorted(new, key=lambda o: _RANK[type(o)]):
+            _insert(cursor, dialect, obj)
+        for obj in sorted(changed, key=lambda o: _RANK[type(o)]):
+            _update(cursor, dialect, obj)
     for obj in new + changed:
         session.expunge(obj)
 
@@ -52,32 +53,48 @@ _REFERENCED = {fk.column.table for model in STEP_MODELS for fk in model.__table_
 def insert_many(session, table, names: tuple, rows: list[dict], on_conflict: str = "") -> None:
     """INSERT these rows (dicts of the `names` columns) in one executemany; `on_conflict`,
     the statement's ON CONFLICT clause when there is one."""
-    dialect = session.connection().dialect
-    cache_key = (dialect.name, table.name, names, on_conflict)
-    plan = _plans.get(cache_key)
-    if plan is None:
-        sql = _insert_sql(dialect, table.name, names) + on_conflict
-        plan = _plans[cache_key] = (sql, _converters(dialect, [table.c[n] for n in names]))
-    sql, procs = plan
-    _execute(session, sql, [_converted([r[n] for n in names], procs) for r in rows], many=True)
+    sql, procs = _insert_plan(session.connection().dialect, table, names, on_conflict)
+    with driver_sql.cursor(session) as cursor:
+        cursor.executemany(sql, [_converted([r[n] for n in names], procs) for r in rows])
 
 
-def _execute(session, sql: str, rows: list[tuple], many=False) -> int:
-    """Run one statement on the session's connection (inside its transaction); the number
-    of rows it changed."""
-    cursor = session.connection().connection.driver_connection.cursor()
-    try:
-        if many:
-            cursor.executemany(sql, rows)
-        else:
-            cursor.execute(sql, rows[0])
-        return cursor.rowcount
-    finally:
-        cursor.close()
+def _insert(cursor, dialect, obj) -> None:
+    table = type(obj).__table__
+    values = obj.__dict__
+    for column in table.columns:  # the columns' Python defaults, as the ORM applies them
+        if values.get(column.key) is None and column.default is not None:
+            setattr(obj, column.key, _default(column))
+    names = tuple(table.columns.keys())
+    sql, procs = _insert_plan(dialect, table, names)
+    cursor.execute(sql, _converted([values.get(n) for n in names], procs))
 
 
-def _placeholder(dialect) -> str:
-    return "?" if dialect.paramstyle == "qmark" else "%s"
+def _update(cursor, dialect, obj) -> None:
+    state = inspect(obj)
+    mapper = state.mapper
+    table = mapper.local_table
+    keys = tuple(sorted(k for k in state.committed_state if k in table.c))
+    if not keys:
+        return
+    version = mapper.version_id_col
+    values = obj.__dict__
+    set_values = [values[k] for k in keys]
+    where = [values[mapper.primary_key[0].key]]
+    if version is not None:
+        old = values[version.key]
+        set_values.append(old + 1)
+        where.append(old)
+    sql, procs = _update_plan(dialect, table, keys, version)
+    cursor.execute(sql, _converted(set_values, procs) + tuple(where))
+    if cursor.rowcount != 1:
+        raise StaleDataError(f"{table.name} {where[0]} was changed meanwhile")
+    if version is not None:
+        values[version.key] = old + 1
+
+
+def _default(column):
+    default = column.default
+    return default.arg(None) if default.is_callable else default.arg
 
 
 def _converters(dialect, columns) -> list:
@@ -89,77 +106,36 @@ def _converted(values, procs) -> tuple:
     return tuple(v if p is None or v is None else p(v) for v, p in zip(values, procs, strict=True))
 
 
-class _Writer:
-    def __init__(self, session):
-        self.session = session
-        self.dialect = session.connection().dialect
-
-    def insert(self, obj) -> None:
-        table = type(obj).__table__
-        values = obj.__dict__
-        for column in table.columns:  # the columns' Python defaults, as the ORM applies them
-            if values.get(column.key) is None and column.default is not None:
-                setattr(obj, column.key, _default(column))
-        sql, procs = _plan(self.dialect, table, None, None)
-        row = _converted([values.get(c.key) for c in table.columns], procs)
-        _execute(self.session, sql, [row])
-
-    def update(self, obj) -> None:
-        state = inspect(obj)
-        mapper = state.mapper
-        table = mapper.local_table
-        keys = tuple(sorted(k for k in state.committed_state if k in table.c))
-        if not keys:
-            return
-        version = mapper.version_id_col
-        values = obj.__dict__
-        set_values = [values[k] for k in keys]
-        where = [values[mapper.primary_key[0].key]]
-        if version is not None:
-            old = values[version.key]
-            set_values.append(old + 1)
-            where.append(old)
-        sql, procs = _plan(self.dialect, table, keys, version)
-        if _execute(self.session, sql, [_converted(set_values, procs) + tuple(where)]) != 1:
-            raise StaleDataError(f"{table.name} {where[0]} was changed meanwhile")
-        if version is not None:
-            values[version.key] = old + 1
-
-
-def _default(column):
-    default = column.default
-    return default.arg(None) if default.is_callable else default.arg
-
-
+# (dialect, table, "insert" or "update", columns, clause) -> (text, converters): each
+# statement's text and its values' converters, made once per process
 _plans: dict = {}
 
 
-def _plan(dialect, table, keys, version) -> tuple[str, list]:
-    """The statement's text and its values' converters: an INSERT of every column (keys
-    None) or an UPDATE of these columns (and the version) by primary key; made once."""
-    cache_key = (dialect.name, table.name, keys)
+def _insert_plan(dialect, table, names: tuple, on_conflict: str = "") -> tuple[str, list]:
+    cache_key = (dialect.name, table.name, "insert", names, on_conflict)
     plan = _plans.get(cache_key)
     if plan is None:
-        if keys is None:
-            columns = list(table.columns)
-            sql = _insert_sql(dialect, table.name, [c.name for c in columns])
-        else:
-            columns = [table.c[k] for k in keys] + ([version] if version is not None else [])
-            sql = _update_sql(dialect, table, [c.name for c in columns], version)
-        plan = _plans[cache_key] = (sql, _converters(dialect, columns))
+        quote = dialect.identifier_preparer.quote
+        marks = ", ".join([driver_sql.placeholder(dialect)] * len(names))
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
+            f"VALUES ({marks}){on_conflict}"
+        )
+        plan = _plans[cache_key] = (sql, _converters(dialect, [table.c[n] for n in names]))
     return plan
 
 
-def _insert_sql(dialect, table_name, names) -> str:
-    quote = dialect.identifier_preparer.quote
-    marks = ", ".join([_placeholder(dialect)] * len(names))
-    return f"INSERT INTO {quote(table_name)} ({', '.join(map(quote, names))}) VALUES ({marks})"
-
-
-def _update_sql(dialect, table, names, version) -> str:
-    quote, mark = dialect.identifier_preparer.quote, _placeholder(dialect)
-    sets = ", ".join(f"{quote(n)} = {mark}" for n in names)
-    where = f"{quote(list(table.primary_key)[0].name)} = {mark}"
-    if version is not None:
-        where += f" AND {quote(version.name)} = {mark}"
-    return f"UPDATE {quote(table.name)} SET {sets} WHERE {where}"
+def _update_plan(dialect, table, keys: tuple, version) -> tuple[str, list]:
+    """An UPDATE of these columns (and the version, checked) by primary key."""
+    cache_key = (dialect.name, table.name, "update", keys, "")
+    plan = _plans.get(cache_key)
+    if plan is None:
+        quote, mark = dialect.identifier_preparer.quote, driver_sql.placeholder(dialect)
+        columns = [table.c[k] for k in keys] + ([version] if version is not None else [])
+        sets = ", ".join(f"{quote(c.name)} = {mark}" for c in columns)
+        where = f"{quote(list(table.primary_key)[0].name)} = {mark}"
+        if version is not None:
+            where += f" AND {quote(version.name)} = {mark}"
+        sql = f"UPDATE {quote(table.name)} SET {sets} WHERE {where}"
+        plan = _plans[cache_key] = (sql, _converters(dialect, columns))
+    return plan
