@@ -1,8 +1,13 @@
 """Statements run on the database driver's own connection, inside the session's
-transaction: the step's lock and rows (engine/lock_rows.py, engine/row_writes.py), where
-SQLAlchemy's execution path cost more than the statements themselves."""
+transaction: the step's lock and rows (engine/lock_rows.py, engine/row_writes.py), and the
+few small statements every request runs (its token, a completion's answer, a step's file
+number and settled rows), where SQLAlchemy's execution path cost more than the statements
+themselves."""
 
-from contextlib import closing
+from collections import namedtuple
+from contextlib import closing, contextmanager, nullcontext
+
+_plans: dict = {}
 
 
 def cursor(session):
@@ -11,6 +16,106 @@ def cursor(session):
     return closing(session.connection().connection.driver_connection.cursor())
 
 
+@contextmanager
+def pipelined(session):
+    """Statements on the session's connection sent without waiting for each answer (psycopg's
+    pipeline mode): the answers come back together when the block ends, a step's writes in
+    one round trip instead of one each. A statement that fails raises then. Where the driver
+    has no pipeline (sqlite3, in process), or nothing began a transaction (nothing to
+    write), the block runs as it is."""
+    pipeline = None
+    if session.in_transaction():
+        pipeline = getattr(session.connection().connection.driver_connection, "pipeline", None)
+    with pipeline() if pipeline is not None else nullcontext():
+        yield
+
+
 def placeholder(dialect) -> str:
     """The driver's mark for a positional parameter: sqlite3's `?`, psycopg's `%s`."""
     return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def rows(session, statement, parameters: dict | None = None) -> list:
+    """The rows of a Core statement (a select, or a write with RETURNING) that is built
+    once, run as the session's connection would run it: its text compiled once per
+    dialect, values converted by the columns' own types both ways. Each row is a named
+    tuple of the statement's columns. A write without RETURNING gives []."""
+    return rows_together(session, (statement, parameters))[0]
+
+
+def rows_together(session, *queries) -> list[list]:
+    """The rows of each (statement, parameters) as `rows` gives them, the statements sent
+    together (`pipelined`): one round trip for all of them, and for the BEGIN that may
+    precede them."""
+    connection = session.connection()
+    plans, cursors = [], []
+    try:
+        with pipelined(session):
+            for statement, parameters in queries:
+                plan = _plan(statement, connection.dialect)
+                found = connection.connection.driver_connection.cursor()
+                cursors.append(found)
+                found.execute(plan.sql, plan.parameters(parameters or {}))
+                plans.append(plan)
+        return [
+            [] if plan.row is None else [plan.converted(row) for row in found.fetchall()]
+            for plan, found in zip(plans, cursors, strict=True)
+        ]
+    finally:
+        for found in cursors:
+            found.close()
+
+
+def _plan(statement, dialect) -> "_Plan":
+    key = (id(statement), dialect.name)
+    plan = _plans.get(key)
+    if plan is None or plan.statement is not statement:
+        plan = _plans[key] = _Plan(statement, dialect)
+    return plan
+
+
+def scalar(session, statement, parameters: dict | None = None):
+    """The first column of the first row, or None when there is none."""
+    found = rows(session, statement, parameters)
+    return found[0][0] if found else None
+
+
+class _Plan:
+    """A statement's text for one dialect, how to bind its parameters and read its rows."""
+
+    def __init__(self, statement, dialect):
+        self.statement = statement  # kept: the cache's key is its id
+        compiled = statement.compile(dialect=dialect)
+        if any(bind.expanding for bind in compiled.bind_names):
+            raise ValueError("an IN list's parameter is expanded per call: not for rows()")
+        self.sql = compiled.string
+        self.names = compiled.positiontup if dialect.positional else None
+        # literal values (`state == "open"`) are parameters too
+        self.defaults = {name: bind.effective_value for bind, name in compiled.bind_names.items()}
+        self.binders = {
+            name: processor
+            for bind, name in compiled.bind_names.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+        }
+        columns = list(statement.exported_columns) if _returns_rows(statement) else []
+        self.row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
+        self.readers = [
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+        ]
+
+    def parameters(self, given: dict):
+        values = {**self.defaults, **given}
+        for name, bind in self.binders.items():
+            if values.get(name) is not None:
+                values[name] = bind(values[name])
+        return tuple(values[n] for n in self.names) if self.names is not None else values
+
+    def converted(self, row):
+        return self.row._make(
+            value if read is None or value is None else read(value)
+            for read, value in zip(self.readers, row, strict=True)
+        )
+
+
+def _returns_rows(statement) -> bool:
+    return statement.is_select or bool(getattr(statement, "_returning", ()))

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, update
 
+from . import driver_sql
 from .calendar import SHANGHAI
 from .db import insert_on_conflict
 from .models import Counter
@@ -27,7 +28,7 @@ _INCREMENT = (
 def next_file_number(session, prefix: str, now: datetime) -> str:
     year = now.astimezone(SHANGHAI).year
     name = f"{prefix}-{year}"
-    value = session.execute(_INCREMENT, {"counter": name}).scalar()
+    value = driver_sql.scalar(session, _INCREMENT, {"counter": name})
     if value is None:  # the year's first number: create its row (a racing creator waits)
         session.execute(_create(session.get_bind().dialect.name), {"name": name, "value": 0})
         value = session.execute(_INCREMENT, {"counter": name}).scalar_one()

@@ -4,12 +4,15 @@ After every step the engine state is projected into plain rows that the inbox, t
 sweep and the API query directly; none of them ever has to load a workflow.
 """
 
+import functools
+
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.util import identity_key
 
+from .driver_sql import rows
 from .models import HumanTask, Timer
 from .registry import FORM_PROPERTY, form_key
 
@@ -205,8 +208,8 @@ def sync_timers(session, instance, workflow, before: Projected) -> list:
 def _settle(session, model, ids, still: str, described=(), **values) -> list[tuple]:
     """Set `values` on the rows of `ids` that are still in state `still`: through the
     objects the step already holds (it may have changed them, as a timer it fired), the
-    others with one UPDATE instead of a read and a write each. Returns the `described`
-    columns of each row it changed (none asked: an empty list)."""
+    others with an UPDATE each instead of a read and a write (a step settles one or two).
+    Returns the `described` columns of each row it changed (none asked: an empty list)."""
     if not ids:
         return []
     unseen, changed = [], []
@@ -220,15 +223,19 @@ def _settle(session, model, ids, still: str, described=(), **values) -> list[tup
             if described:
                 changed.append(tuple(getattr(row, name) for name in described))
     if unseen:
-        table = model.__table__
-        statement = update(table).where(table.c.id.in_(unseen), table.c.state == still)
-        statement = statement.values(**values)
-        if described:
-            statement = statement.returning(*(table.c[name] for name in described))
-            changed.extend(tuple(row) for row in session.execute(statement))
-        else:
-            session.execute(statement)
+        statement = _settling(model.__table__, still, tuple(values), described)
+        given = {f"new_{name}": value for name, value in values.items()}
+        for row_id in sorted(unseen):
+            changed.extend(tuple(row) for row in rows(session, statement, {**given, "id": row_id}))
     return changed
+
+
+@functools.cache
+def _settling(table, still: str, names: tuple, described: tuple):
+    """The UPDATE of one row of `table` still in `still`, built once per shape."""
+    statement = update(table).where(table.c.id == bindparam("id"), table.c.state == still)
+    statement = statement.values({name: bindparam(f"new_{name}") for name in names})
+    return statement.returning(*(table.c[name] for name in described)) if described else statement
 
 
 def current_stage(workflow) -> str | None:

@@ -21,22 +21,37 @@ STEP_MODELS = (Instance, HumanTask, Timer, StateSegment)
 _RANK = {model: rank for rank, model in enumerate(STEP_MODELS)}
 
 
-def flush_step_rows(session) -> None:
+def flush_step_rows(session) -> list:
     """Write the session's new and changed rows of the step tables; they leave the session
     written (its transaction commits next). Left to the ORM when the session also holds
-    something they may depend on or that must be deleted."""
+    something they may depend on or that must be deleted. Returns the version checks, to
+    run once the statements have answered (`check_versions`): in a pipeline
+    (driver_sql.pipelined) an UPDATE's row count is known only at the block's end."""
     new = [o for o in session.new if type(o) in _RANK]
     changed = [o for o in session.dirty if type(o) in _RANK]
     if not (new or changed) or session.deleted or _other_new_referenced(session):
-        return
+        return []
     dialect = session.connection().dialect
     with driver_sql.cursor(session) as cursor:
         for obj in sorted(new, key=lambda o: _RANK[type(o)]):
             _insert(cursor, dialect, obj)
-        for obj in sorted(changed, key=lambda o: _RANK[type(o)]):
-            _update(cursor, dialect, obj)
+    updates = [
+        _update(session, dialect, obj) for obj in sorted(changed, key=lambda o: _RANK[type(o)])
+    ]
     for obj in new + changed:
         session.expunge(obj)
+    return [update for update in updates if update is not None]
+
+
+def check_versions(updates: list) -> None:
+    """Each UPDATE changed its row, else the row changed meanwhile: StaleDataError (and the
+    object's version moves on only when it did)."""
+    try:
+        for update in updates:
+            update.check()
+    finally:
+        for update in updates:
+            update.cursor.close()
 
 
 def _other_new_referenced(session) -> bool:
@@ -69,13 +84,32 @@ def _insert(cursor, dialect, obj) -> None:
     cursor.execute(sql, _converted([values.get(n) for n in names], procs))
 
 
-def _update(cursor, dialect, obj) -> None:
+class _Update:
+    """An UPDATE sent, its row count to be checked once it has answered."""
+
+    def __init__(self, cursor, table, values: dict, version, row_id):
+        self.cursor, self.table, self.values, self.version, self.row_id = (
+            cursor,
+            table,
+            values,
+            version,
+            row_id,
+        )
+
+    def check(self) -> None:
+        if self.cursor.rowcount != 1:
+            raise StaleDataError(f"{self.table.name} {self.row_id} was changed meanwhile")
+        if self.version is not None:
+            self.values[self.version.key] += 1
+
+
+def _update(session, dialect, obj) -> _Update | None:
     state = inspect(obj)
     mapper = state.mapper
     table = mapper.local_table
     keys = tuple(sorted(k for k in state.committed_state if k in table.c))
     if not keys:
-        return
+        return None
     version = mapper.version_id_col
     values = obj.__dict__
     set_values = [values[k] for k in keys]
@@ -85,11 +119,10 @@ def _update(cursor, dialect, obj) -> None:
         set_values.append(old + 1)
         where.append(old)
     sql, procs = _update_plan(dialect, table, keys, version)
+    # a cursor of its own: its row count is this statement's
+    cursor = session.connection().connection.driver_connection.cursor()
     cursor.execute(sql, _converted(set_values, procs) + tuple(where))
-    if cursor.rowcount != 1:
-        raise StaleDataError(f"{table.name} {where[0]} was changed meanwhile")
-    if version is not None:
-        values[version.key] = old + 1
+    return _Update(cursor, table, values, version, where[0])
 
 
 def _default(column):

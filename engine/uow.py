@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, row_writes
+from . import audit, driver_sql, row_writes
 from .errors import Conflict
 
 
@@ -52,8 +52,10 @@ class UnitOfWork:
 
     def commit(self) -> None:
         try:
-            row_writes.flush_step_rows(self.session)
-            audit.write_pending(self.session)
+            with driver_sql.pipelined(self.session):
+                updates = row_writes.flush_step_rows(self.session)
+                audit.write_pending(self.session)
+            row_writes.check_versions(updates)
             self.session.commit()
         except StaleDataError:
             self.rollback()

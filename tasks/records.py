@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import defer
 
-from engine import audit, bpmn_diff, bpmn_xml
+from engine import audit, bpmn_diff, bpmn_xml, driver_sql
 from engine.errors import Forbidden, InvalidBpmn, NotFound
 from engine.models import (
     AuditEvent,
@@ -42,8 +42,11 @@ def instance_detail(session, instance: Instance, now) -> InstanceDetail:
     """The instance with its open tasks and waiting timers, read in the caller's unit of
     work: the instance itself is the caller's (a completion's answer shows the instance
     as its step left it, without reading it again)."""
-    tasks = session.execute(_OPEN_TASKS, {"instance_id": instance.id})
-    timers = session.execute(_WAITING_TIMERS, {"instance_id": instance.id}).all()
+    tasks, timers = driver_sql.rows_together(
+        session,
+        (_OPEN_TASKS, {"instance_id": instance.id}),
+        (_WAITING_TIMERS, {"instance_id": instance.id}),
+    )
     return InstanceDetail(instance, task_views(tasks, now), timers)
 
 

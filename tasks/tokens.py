@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, delete
 
+from engine import driver_sql
 from engine.models import ApiToken, User
 
 from .users import actor_of_rows, actor_query
@@ -27,7 +28,7 @@ def issue_token(session, username: str, now, lifetime=TOKEN_LIFETIME) -> str:
 def actor_for_token(session, token: str, now):
     """The actor a token stands for, or None when it is unknown, expired, or its user
     is deactivated. One statement: every API request asks this."""
-    rows = session.execute(_ACTOR_FOR_TOKEN, {"token_hash": _hash(token)}).all()
+    rows = driver_sql.rows(session, _ACTOR_FOR_TOKEN, {"token_hash": _hash(token)})
     if not rows or rows[0].expires_at <= now:
         return None
     return actor_of_rows(rows)

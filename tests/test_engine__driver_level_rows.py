@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine import row_writes
+from engine import driver_sql, row_writes
 from engine.errors import Conflict
 from engine.models import HumanTask, Instance, ProcessVersion
 
@@ -113,7 +113,7 @@ def test_a_new_instance_written_below_the_orm_gets_the_columns_defaults(system):
             state="",
         )
         uow.session.add(instance)
-        row_writes.flush_step_rows(uow.session)
+        row_writes.check_versions(row_writes.flush_step_rows(uow.session))
         assert instance not in uow.session  # written: it left the session
     with engine.unit_of_work(read_only=True) as uow:
         stored = uow.session.get(Instance, instance.id)
@@ -123,3 +123,32 @@ def test_a_new_instance_written_below_the_orm_gets_the_columns_defaults(system):
             {},
             None,
         )
+
+
+def test_reads_below_the_orm_give_the_rows_the_orm_gives(driver):
+    """The token check and a completion's answer read on the driver's connection: the same
+    values, converted as SQLAlchemy converts them (aware datetimes, booleans, None)."""
+    from tasks import records, tokens
+
+    driver.start()
+    driver.complete("review_application")
+    system = driver.system
+    with system.engine.unit_of_work() as uow:
+        token = tokens.issue_token(uow.session, "center_staff", uow.now)
+    queries = [
+        (tokens._ACTOR_FOR_TOKEN, {"token_hash": tokens._hash(token)}),
+        (records._OPEN_TASKS, {"instance_id": driver.instance_id}),
+        (records._WAITING_TIMERS, {"instance_id": driver.instance_id}),
+    ]
+    with system.engine.unit_of_work(read_only=True) as uow:
+        by_orm = [uow.session.execute(s, p).all() for s, p in queries]
+        below = driver_sql.rows_together(uow.session, *queries)
+        one_by_one = [driver_sql.rows(uow.session, s, p) for s, p in queries]
+    assert [[tuple(r) for r in rows] for rows in below] == [
+        [tuple(r) for r in rows] for rows in by_orm
+    ]
+    assert one_by_one == below
+    actor_rows, open_tasks, _ = below
+    assert actor_rows[0].active is True and actor_rows[0].expires_at.tzinfo is not None
+    assert [t.element for t in open_tasks] == ["plan_survey"]
+    assert open_tasks[0].created_at.tzinfo is not None
