@@ -2,7 +2,7 @@
 
 The ORM's flush sorts a unit of work, builds and executes statements through SQLAlchemy's
 execution machinery and keeps books on every object; for the few rows a step writes — the
-instance's UPDATE, a task or two, the audit events — that Python cost several times what
+instance's UPDATE, a task or two, a notice, the audit events — that Python cost several times what
 the database does (benchmarks/PROFILE.md, seventh round). The step's own tables are
 written here instead: one INSERT or UPDATE text per table and column set, made once per
 process, the values converted by the columns' own types, and executed on the driver's
@@ -14,10 +14,10 @@ from sqlalchemy import inspect
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import driver_sql
-from .models import HumanTask, Instance, StateSegment, Timer
+from .models import HumanTask, Instance, Notice, StateSegment, Timer
 
 # The tables a step writes, in the order their rows go in (the others name the instance).
-STEP_MODELS = (Instance, HumanTask, Timer, StateSegment)
+STEP_MODELS = (Instance, HumanTask, Timer, StateSegment, Notice)
 _RANK = {model: rank for rank, model in enumerate(STEP_MODELS)}
 
 
@@ -79,7 +79,11 @@ def _insert(cursor, dialect, obj) -> None:
     for column in table.columns:  # the columns' Python defaults, as the ORM applies them
         if values.get(column.key) is None and column.default is not None:
             setattr(obj, column.key, _default(column))
-    names = tuple(table.columns.keys())
+    # a key the database numbers (a notice's) is left out: it numbers it
+    numbered = table.autoincrement_column
+    names = tuple(
+        c.key for c in table.columns if c is not numbered or values.get(c.key) is not None
+    )
     sql, procs = _insert_plan(dialect, table, names)
     cursor.execute(sql, _converted([values.get(n) for n in names], procs))
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import driver_sql, row_writes
 from engine.errors import Conflict
-from engine.models import HumanTask, Instance, ProcessVersion
+from engine.models import HumanTask, Instance, Notice, ProcessVersion
 
 TINY = (Path(__file__).parent / "diagrams" / "tiny_review.bpmn").read_bytes()
 
@@ -152,3 +152,15 @@ def test_reads_below_the_orm_give_the_rows_the_orm_gives(driver):
     assert actor_rows[0].active is True and actor_rows[0].expires_at.tzinfo is not None
     assert [t.element for t in open_tasks] == ["plan_survey"]
     assert open_tasks[0].created_at.tzinfo is not None
+
+
+def test_notices_written_below_the_orm_are_numbered_by_the_database(driver):
+    for _ in range(2):  # two instances: each acceptance notice its own number
+        driver.start()
+        driver.complete("review_application")
+        (notice,) = driver.notices()
+        assert notice.text.startswith("申请已受理") and notice.role is None
+        assert notice.username == "applicant" and notice.created_at.tzinfo is not None
+    with driver.system.engine.unit_of_work(read_only=True) as uow:
+        numbers = uow.session.scalars(select(Notice.id)).all()
+    assert len(numbers) == len(set(numbers)) == 2 and None not in numbers
