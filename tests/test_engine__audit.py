@@ -40,6 +40,19 @@ def test_an_untouched_log_verifies(reviewed):
     assert all(e.prev_hash == p.hash for p, e in zip(events, events[1:], strict=False))
 
 
+def test_a_transaction_of_many_events_writes_them_all_in_order(reviewed):
+    before = len(reviewed.events())
+    engine = reviewed.system.engine
+    with engine.unit_of_work() as uow:
+        engine.lock(uow, reviewed.instance_id)  # an instance's events go under its lock
+        for n in range(120):
+            audit.record(uow.session, reviewed.instance_id, "note", uow.now, data={"n": n})
+    events = reviewed.events()
+    assert [e.data["n"] for e in events[before:]] == list(range(120))
+    assert [e.seq for e in events] == list(range(1, before + 121))
+    assert _verify(reviewed, reviewed.instance_id) == []
+
+
 def test_an_edited_event_is_named(reviewed):
     target = reviewed.events("task_completed")[0]
     _raw(reviewed, "UPDATE audit_events SET actor = 'someone_else' WHERE id = :id", id=target.id)
