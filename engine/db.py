@@ -178,6 +178,10 @@ def _configure_sqlite(engine: Engine, queue: WriteQueue | None) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted content is still zeroed in every page a write touches anyway; what FAST
+        # drops (Debian builds SQLite with ON) is writing freed pages only to zero them:
+        # an instance's replaced state freed four pages a step, a sixth of its WAL frames.
+        cursor.execute("PRAGMA secure_delete=FAST")
         cursor.close()
 
     @event.listens_for(engine, "begin")
