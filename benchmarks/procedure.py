@@ -7,6 +7,7 @@ what persistence costs. Usage: python benchmarks/procedure.py [--runs N] [--data
 
 import argparse
 import copy
+import gc
 import platform
 import sys
 import tempfile
@@ -141,7 +142,11 @@ def measure(runs: int, database_url: str | None):
         # In turns, a few runs each, so that both see the same machine.
         bare = persisted = 0.0
         for chunk in _chunks(runs, 5):
+            # Each side pays for the collections its own garbage causes, not for a full
+            # collection the other side's objects made due (which one it lands in is luck).
+            gc.collect()
             bare += bare_runs(chunk, system.engine.settings)
+            gc.collect()
             persisted += engine_runs(chunk, system)
         system.db.dispose()
     return runs / bare, runs / persisted  # runs per CPU second
