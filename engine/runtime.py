@@ -28,7 +28,7 @@ from .models import (
     ProcessVersion,
     Timer,
 )
-from .registry import ProcessRegistry, latest_version
+from .registry import ProcessRegistry, latest_version, latest_versions
 from .scripting import DingdanScriptEngine, StepContext, current_step
 from .spiff import specs_from_json
 from .uow import UnitOfWork
@@ -126,6 +126,13 @@ class Engine:
             row.day: row.is_working_day for row in session.scalars(select(CalendarOverride))
         }
         return WorkingDayCalendar(overrides, close_of_business=self.settings.close_of_business)
+
+    def load_deployed_specs(self) -> None:
+        """Parse every process's latest version now rather than at its first step (each is
+        parsed once per process either way)."""
+        with self.unit_of_work(read_only=True) as uow:
+            for version in latest_versions(uow.session):
+                self._specs_for(uow.session, version.id)
 
     def _specs_for(self, session, version_id: int):
         """A version's parsed specs: a version never changes once deployed, so it is read

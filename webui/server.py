@@ -22,6 +22,7 @@ once). Nothing here imports prometheus_client before PROMETHEUS_MULTIPROC_DIR is
 """
 
 import errno
+import gc
 import logging
 import os
 import secrets
@@ -55,6 +56,7 @@ def serve(system, host="127.0.0.1", port=5000, demo=False, threads=8) -> int:
     _configure_logging()
     _setup(system, demo)
     app = create_app(system)
+    _freeze_startup_heap(system)
     try:  # bind before the scheduler starts: a port taken meanwhile ends here too
         server = create_server(app, host=host, port=port, threads=threads, ident="dingdan")
     except (OSError, ValueError) as exc:  # waitress: ValueError for a host it cannot resolve
@@ -141,6 +143,7 @@ def run_worker(system, heartbeat_file=None, metrics_port=None, exit_with_parent=
     # SIGTERM during it still ends the worker cleanly once that sweep is over.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler = TimerScheduler(system, heartbeat_file=heartbeat_file)
+    _freeze_startup_heap(system)
     scheduler.start()
     log.info("Dingdan timer worker running")
     try:
@@ -206,7 +209,21 @@ def _web_app(database):
     from .app import create_app
     from .composition import build
 
-    return create_app(build(database))
+    system = build(database)
+    app = create_app(system)
+    _freeze_startup_heap(system)
+    return app
+
+
+def _freeze_startup_heap(system) -> None:
+    """Parse the deployed processes now and hide everything the process has made so far
+    (modules, the app, the specs: some 130,000 objects) from the cyclic garbage collector.
+    Steps leave cycles behind (a workflow and its tasks), so full collections keep coming,
+    every few hundred requests, and each walked all of those objects again for nothing
+    (benchmarks/PROFILE.md, eighth round)."""
+    system.engine.load_deployed_specs()
+    gc.collect()  # start-up's own garbage goes now instead of being frozen
+    gc.freeze()
 
 
 def _worker_exited(_server, worker) -> None:
