@@ -66,18 +66,18 @@ def rows_together(session, *queries) -> list[list]:
             found.close()
 
 
+def scalar(session, statement, parameters: dict | None = None):
+    """The first column of the first row, or None when there is none."""
+    found = rows(session, statement, parameters)
+    return found[0][0] if found else None
+
+
 def _plan(statement, dialect) -> "_Plan":
     key = (id(statement), dialect.name)
     plan = _plans.get(key)
     if plan is None or plan.statement is not statement:
         plan = _plans[key] = _Plan(statement, dialect)
     return plan
-
-
-def scalar(session, statement, parameters: dict | None = None):
-    """The first column of the first row, or None when there is none."""
-    found = rows(session, statement, parameters)
-    return found[0][0] if found else None
 
 
 class _Plan:
@@ -97,7 +97,7 @@ class _Plan:
             for bind, name in compiled.bind_names.items()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
         }
-        columns = list(statement.exported_columns) if _returns_rows(statement) else []
+        columns = list(statement.exported_columns)  # a write's: those it RETURNs
         self.row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
         self.readers = [
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
@@ -115,7 +115,3 @@ class _Plan:
             value if read is None or value is None else read(value)
             for read, value in zip(self.readers, row, strict=True)
         )
-
-
-def _returns_rows(statement) -> bool:
-    return statement.is_select or bool(getattr(statement, "_returning", ()))

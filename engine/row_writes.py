@@ -2,12 +2,13 @@
 
 The ORM's flush sorts a unit of work, builds and executes statements through SQLAlchemy's
 execution machinery and keeps books on every object; for the few rows a step writes — the
-instance's UPDATE, a task or two, a notice, the audit events — that Python cost several times what
-the database does (benchmarks/PROFILE.md, seventh round). The step's own tables are
-written here instead: one INSERT or UPDATE text per table and column set, made once per
-process, the values converted by the columns' own types, and executed on the driver's
-connection inside the session's transaction. The instance's version is checked as the
-ORM checks it. Everything else in the session is left to the ORM's flush, which follows.
+instance's UPDATE, a task or two, a notice, the audit events — that Python cost several
+times what the database does (benchmarks/PROFILE.md, seventh round). The step's own tables
+are written here instead: one INSERT or UPDATE text per table and column set, made once
+per process, the values converted by the columns' own types, and executed on the driver's
+connection inside the session's transaction (on PostgreSQL sent together, one round trip:
+driver_sql.pipelined). The instance's version is checked as the ORM checks it. Everything
+else in the session is left to the ORM's flush, which follows.
 """
 
 from sqlalchemy import inspect
@@ -92,13 +93,11 @@ class _Update:
     """An UPDATE sent, its row count to be checked once it has answered."""
 
     def __init__(self, cursor, table, values: dict, version, row_id):
-        self.cursor, self.table, self.values, self.version, self.row_id = (
-            cursor,
-            table,
-            values,
-            version,
-            row_id,
-        )
+        self.cursor = cursor
+        self.table = table
+        self.values = values  # the object's attributes: its version moves on once checked
+        self.version = version
+        self.row_id = row_id
 
     def check(self) -> None:
         if self.cursor.rowcount != 1:

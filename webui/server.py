@@ -221,7 +221,10 @@ def _freeze_startup_heap(system) -> None:
     Steps leave cycles behind (a workflow and its tasks), so full collections keep coming,
     every few hundred requests, and each walked all of those objects again for nothing
     (benchmarks/PROFILE.md, eighth round)."""
-    system.engine.load_deployed_specs()
+    try:
+        system.engine.load_deployed_specs()
+    except Exception:  # a database down at start: /healthz says so; steps parse them later
+        log.warning("could not read the deployed processes at start", exc_info=True)
     gc.collect()  # start-up's own garbage goes now instead of being frozen
     gc.freeze()
 
