@@ -40,3 +40,20 @@ def test_a_value_json_cannot_write_is_refused_as_json_dumps_refuses_it(name):
     with pytest.raises(TypeError, match="Decimal is not JSON serializable"):
         getattr(json_text, name)({"amount": Decimal("1.5")})
     assert getattr(json_text, name)({"after": "a refusal"})  # nothing is left half-done
+
+
+@pytest.mark.parametrize("name", sorted(DUMPS))
+def test_a_python_without_the_c_encoder_writes_the_same(name, monkeypatch):
+    """The fallback for a Python built without json's C accelerator."""
+    monkeypatch.setattr(json_text, "c_make_encoder", None)
+    options = DUMPS[name]
+    encode = json_text._encoder(
+        ensure_ascii=options.get("ensure_ascii", True),
+        item=options.get("separators", (", ", ": "))[0],
+        key=options.get("separators", (", ", ": "))[1],
+        sort_keys=options.get("sort_keys", False),
+    )
+    for value in VALUES[:3] + VALUES[4:]:
+        assert encode(value) == getattr(json_text, name)(value) == json.dumps(value, **options)
+    with pytest.raises(TypeError, match="Decimal is not JSON serializable"):
+        encode({"amount": Decimal("1.5")})
