@@ -10,10 +10,14 @@ from contextlib import closing, contextmanager, nullcontext
 _plans: dict = {}
 
 
+def connection(session):
+    """The driver's own connection under the session's (its transaction begun)."""
+    return session.connection().connection.driver_connection
+
+
 def cursor(session):
-    """A driver cursor on the session's connection (its transaction begun), closed after
-    the `with` block."""
-    return closing(session.connection().connection.driver_connection.cursor())
+    """A driver cursor on the session's connection, closed after the `with` block."""
+    return closing(connection(session).cursor())
 
 
 @contextmanager
@@ -25,7 +29,7 @@ def pipelined(session):
     write), the block runs as it is."""
     pipeline = None
     if session.in_transaction():
-        pipeline = getattr(session.connection().connection.driver_connection, "pipeline", None)
+        pipeline = getattr(connection(session), "pipeline", None)
     with pipeline() if pipeline is not None else nullcontext():
         yield
 
@@ -47,13 +51,14 @@ def rows_together(session, *queries) -> list[list]:
     """The rows of each (statement, parameters) as `rows` gives them, the statements sent
     together (`pipelined`): one round trip for all of them, and for the BEGIN that may
     precede them."""
-    connection = session.connection()
+    bound = session.connection()
+    dialect, driver = bound.dialect, bound.connection.driver_connection
     plans, cursors = [], []
     try:
         with pipelined(session):
             for statement, parameters in queries:
-                plan = _plan(statement, connection.dialect)
-                found = connection.connection.driver_connection.cursor()
+                plan = _plan(statement, dialect)
+                found = driver.cursor()
                 cursors.append(found)
                 found.execute(plan.sql, plan.parameters(parameters or {}))
                 plans.append(plan)

@@ -123,7 +123,7 @@ def _update(session, dialect, obj) -> _Update | None:
         where.append(old)
     sql, procs = _update_plan(dialect, table, keys, version)
     # a cursor of its own: its row count is this statement's
-    cursor = session.connection().connection.driver_connection.cursor()
+    cursor = driver_sql.connection(session).cursor()
     cursor.execute(sql, _converted(set_values, procs) + tuple(where))
     return _Update(cursor, table, values, version, where[0])
 
