@@ -108,9 +108,12 @@ class StateWriter:
 
     def __init__(self, segments=()):
         self.segments = [dict(s) for s in segments]  # {"id", "workflow", "tasks"}, in order
-        # task id -> ((state, last change, children), JSON of the task): finished tasks
-        # not yet in a front
+        # task id -> ((state, last change, children), the task's part): finished tasks not
+        # yet in a front
         self.fragments: dict = {}
+        # task id -> (what its part depends on, the part): tasks without data of their own,
+        # which are most of the unfinished ones and change less often than they are written
+        self.plain: dict = {}
         self.fronts: dict[str, _Front] = {}
         # called process key -> its whole text, once it ended with every task in its front
         self.finished: dict[str, str] = {}
@@ -127,25 +130,26 @@ class StateWriter:
         return text, self.frozen
 
     def _write(self, workflow) -> str:
+        self._plain_seen: dict = {}
+        try:
+            return self._write_tables(workflow)
+        finally:
+            # only the tasks written this time: one removed or finished meanwhile drops out
+            self.plain = self._plain_seen
+
+    def _write_tables(self, workflow) -> str:
         registry = SERIALIZER.registry
-        head = {
+        # the tables as text of their own (first: they may freeze segments), the other
+        # fields encoded in one go
+        tasks, subprocesses = self._tasks(workflow, TOP), self._subprocesses(workflow)
+        rest = {
             **self._workflow_fields(workflow),
-            "subprocesses": None,
             "bpmn_events": registry.convert(workflow.bpmn_events),
             "typename": registry.typenames[type(workflow)],
         }
-        parts = []
-        for key, value in head.items():
-            if key == "tasks":
-                text = self._tasks(workflow, TOP)
-            elif key == "subprocesses":
-                text = self._subprocesses(workflow)
-            else:
-                text = _ENCODE(value)
-            parts.append(f"{_ENCODE(key)}:{text}")
         if self.segments:
-            parts.append(f'"segments":{_ENCODE(self.segments)}')
-        return "{" + ",".join(parts) + "}"
+            rest["segments"] = self.segments
+        return f'{{"tasks":{tasks},"subprocesses":{subprocesses},{_ENCODE(rest)[1:]}'
 
     def _subprocesses(self, workflow) -> str:
         registry = SERIALIZER.registry
@@ -154,17 +158,13 @@ class StateWriter:
             key = str(task_id)
             text = self.finished.get(key)
             if text is None:
-                fields = {
+                rest = {
                     **self._workflow_fields(sub),
                     "parent_task_id": str(sub.parent_task_id),
                     "spec": sub.spec.name,
                     "typename": registry.typenames[type(sub)],
                 }
-                body = ",".join(
-                    f"{_ENCODE(k)}:{self._tasks(sub, key) if k == 'tasks' else _ENCODE(v)}"
-                    for k, v in fields.items()
-                )
-                text = f'"{task_id}":{{{body}}}'
+                text = f'"{key}":{{"tasks":{self._tasks(sub, key)},{_ENCODE(rest)[1:]}'
                 front = self.fronts[key]
                 if sub.completed and front.kept == len(sub.tasks):
                     # Ended, every task finished for good: this text is final too.
@@ -174,6 +174,7 @@ class StateWriter:
 
     @staticmethod
     def _workflow_fields(wf) -> dict:
+        """A workflow's fields but its task table."""
         registry = SERIALIZER.registry
         return {
             "data": registry.convert(registry.clean(wf.data)),
@@ -181,11 +182,12 @@ class StateWriter:
             "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
             "success": wf.success,
             "completed": wf.completed,
-            "tasks": None,
             "root": str(wf.task_tree.id),
         }
 
     def _tasks(self, wf, key: str) -> str:
+        """The task table's text; each task's part ('"id":{…}') is kept while what it
+        depends on stays the same."""
         convert = SERIALIZER.registry.convert
         fragments = self.fragments
         tasks = wf.tasks
@@ -196,13 +198,15 @@ class StateWriter:
             state_key = (task._state, task.last_state_change, tuple(task._children))
             known = fragments.get(task_id)
             if known is not None and known[0] == state_key:
-                text = known[1]
+                part = known[1]
             else:
                 parent = tasks.get(task._parent) if task._parent is not None else None
-                text = _ENCODE(_bare(task, parent) or convert(task))
+                if task.data or task.internal_data:
+                    part = f'"{task_id}":{_ENCODE(_with_data(task, parent, convert))}'
+                else:
+                    part = self._plain_part(task_id, task, parent, state_key)
                 if task._state & _FINAL and (parent is None or parent._state & _FINAL):
-                    fragments[task_id] = known = (state_key, text)
-            part = f'"{task_id}":{text}'
+                    fragments[task_id] = known = (state_key, part)
             if growing and known is not None and known[0] == state_key:
                 # finished for good, as is every task before it: the front grows
                 front.kept, front.last = front.kept + 1, task_id
@@ -215,6 +219,17 @@ class StateWriter:
         if front.loose_bytes >= SEGMENT_BYTES:
             self._freeze(front, key)
         return "{" + ",".join(front.loose + parts) + "}"
+
+    def _plain_part(self, task_id, task, parent, state_key) -> str:
+        """The part of a task without data: all it depends on is its state, its tree links,
+        whether it was triggered and which keys its parent's data has (its delta deletes
+        them all)."""
+        depends = (state_key, task.triggered, None if parent is None else tuple(parent.data))
+        known = self.plain.get(task_id)
+        if known is None or known[0] != depends:
+            known = (depends, f'"{task_id}":{_ENCODE(_bare(task, parent))}')
+        self._plain_seen[task_id] = known
+        return known[1]
 
     def _front(self, tasks, key: str) -> _Front:
         stored = sum(s["tasks"] for s in self.segments if s["workflow"] == key)
@@ -244,13 +259,10 @@ class StateWriter:
         front.loose, front.loose_bytes = [], 0
 
 
-def _bare(task, parent) -> dict | None:
+def _bare(task, parent) -> dict:
     """What SpiffWorkflow's converter makes of a task without data of its own (most are
     predicted tasks, two thirds of those a step writes), built directly: the converter
-    walks the parent's data to tell what the task changed, which here is nothing. None
-    for any other task."""
-    if task.data or task.internal_data:
-        return None
+    walks the parent's data to tell what the task changed, which here is nothing."""
     return {
         "id": str(task.id),
         "parent": str(task._parent) if parent is not None else None,
@@ -262,6 +274,34 @@ def _bare(task, parent) -> dict | None:
         "internal_data": {},
         "data": {},
         "delta": {} if parent is None else {"updates": {}, "deletions": list(parent.data)},
+        "typename": _TASK_TYPENAME,
+    }
+
+
+def _with_data(task, parent, convert) -> dict:
+    """What SpiffWorkflow's converter makes of a task with data, built directly (its
+    dispatch through the registry cost as much again): the data as a difference from
+    the parent's, the internal data converted."""
+    if parent is None:
+        data, delta = task.data, {}
+    else:
+        own, inherited = task.data, parent.data
+        data = {}
+        delta = {
+            "updates": {k: v for k, v in own.items() if k not in inherited or v != inherited[k]},
+            "deletions": [k for k in inherited if k not in own],
+        }
+    return {
+        "id": str(task.id),
+        "parent": str(task._parent) if parent is not None else None,
+        "children": [str(child) for child in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task._state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": convert(task.internal_data),
+        "data": data,
+        "delta": delta,
         "typename": _TASK_TYPENAME,
     }
 
