@@ -28,19 +28,27 @@ def flush_step_rows(session) -> list:
     something they may depend on or that must be deleted. Returns the version checks, to
     run once the statements have answered (`check_versions`): in a pipeline
     (driver_sql.pipelined) an UPDATE's row count is known only at the block's end."""
-    new = [o for o in session.new if type(o) in _RANK]
-    changed = [o for o in session.dirty if type(o) in _RANK]
+    all_new, all_dirty = list(session.new), list(session.dirty)
+    new = [o for o in all_new if type(o) in _RANK]
+    changed = [o for o in all_dirty if type(o) in _RANK]
     if not (new or changed) or session.deleted or _other_new_referenced(session):
         return []
-    dialect = session.connection().dialect
-    with driver_sql.cursor(session) as cursor:
-        for obj in sorted(new, key=lambda o: _RANK[type(o)]):
+    bound = session.connection()
+    dialect, driver = bound.dialect, bound.connection.driver_connection
+    cursor = driver.cursor()
+    try:
+        for obj in sorted(new, key=_rank):
             _insert(cursor, dialect, obj)
-    updates = [
-        _update(session, dialect, obj) for obj in sorted(changed, key=lambda o: _RANK[type(o)])
-    ]
-    for obj in new + changed:
-        session.expunge(obj)
+    finally:
+        cursor.close()
+    updates = [_update(driver, dialect, obj) for obj in sorted(changed, key=_rank)]
+    if len(new) == len(all_new) and len(changed) == len(all_dirty):
+        # Nothing else to write: the unit of work closes the session after its commit
+        # anyway, so every object may leave it now (one call instead of one an object).
+        session.expunge_all()
+    else:
+        for obj in new + changed:
+            session.expunge(obj)
     return [update for update in updates if update is not None]
 
 
@@ -106,7 +114,11 @@ class _Update:
             self.values[self.version.key] += 1
 
 
-def _update(session, dialect, obj) -> _Update | None:
+def _rank(obj) -> int:
+    return _RANK[type(obj)]
+
+
+def _update(driver, dialect, obj) -> _Update | None:
     state = inspect(obj)
     mapper = state.mapper
     table = mapper.local_table
@@ -123,7 +135,7 @@ def _update(session, dialect, obj) -> _Update | None:
         where.append(old)
     sql, procs = _update_plan(dialect, table, keys, version)
     # a cursor of its own: its row count is this statement's
-    cursor = driver_sql.connection(session).cursor()
+    cursor = driver.cursor()
     cursor.execute(sql, _converted(set_values, procs) + tuple(where))
     return _Update(cursor, table, values, version, where[0])
 
