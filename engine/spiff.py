@@ -6,6 +6,7 @@ writes that state, only what changed, is engine/state_store.py.
 """
 
 import json
+import logging
 import sys
 import weakref
 from uuid import UUID
@@ -40,6 +41,22 @@ def _walk_without_depth_limit() -> None:
 
 
 _walk_without_depth_limit()
+
+
+def _quiet_spiff_loggers() -> None:
+    """SpiffWorkflow decides what to attach to a log record by its loggers' own level, not
+    the effective one: left unset (0, below INFO) every state change's record carries the
+    task's data, and each (sub)process start and end walks the whole task tree for its
+    ids, though nothing logs them (webui/server.py sets "spiff" to WARNING: a line per
+    state change is noise). Set to WARNING they skip both; whoever wants the records sets
+    these two loggers' levels lower."""
+    for name in ("spiff.task", "spiff.workflow"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
+
+_quiet_spiff_loggers()
 
 
 class DingdanBpmnParser(SpiffBpmnParser):
