@@ -16,7 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import audit, batch_loads, lock_rows, projection, state_store, sweep
+from . import audit, batch_loads, driver_sql, lock_rows, projection, state_store, sweep
 from .calendar import WorkingDayCalendar
 from .errors import Conflict, NotFound, ProcessError
 from .fast_tasks import FastWorkflow
@@ -34,6 +34,8 @@ from .spiff import specs_from_json
 from .uow import UnitOfWork
 
 log = logging.getLogger("dingdan.engine")
+
+_OVERRIDES = select(CalendarOverride.day, CalendarOverride.is_working_day)
 
 
 @dataclass
@@ -122,9 +124,7 @@ class Engine:
         return results
 
     def calendar(self, session) -> WorkingDayCalendar:
-        overrides = {
-            row.day: row.is_working_day for row in session.scalars(select(CalendarOverride))
-        }
+        overrides = dict(driver_sql.rows(session, _OVERRIDES))  # a timer's step reads it
         return WorkingDayCalendar(overrides, close_of_business=self.settings.close_of_business)
 
     def load_deployed_specs(self) -> None:
