@@ -156,3 +156,45 @@ def test_a_writer_whose_front_moved_writes_the_whole_state_again(monkeypatch):
         tasks.update(json.loads(frozen[segment["id"]]))
     whole["tasks"] = {**tasks, **whole["tasks"]}
     assert whole == SERIALIZER.to_dict(workflow)
+
+
+def test_a_stored_state_reads_back_as_spiffworkflow_itself_reads_it(driver):
+    """The engine reads tasks back with its own converter (engine/spiff.py); every task it
+    makes equals, attribute for attribute, what SpiffWorkflow's converter makes of the same
+    text — its ids real UUIDs, its data a copy of its parent's, changed as stored."""
+    from uuid import UUID
+
+    from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+    from engine import spiff
+
+    driver.run_to_activity()  # called processes ended and running, per-item tasks, a timer
+    engine = driver.system.engine
+    reference = spiff._StateConverter(BpmnWorkflow, spiff._make_serializer(TaskConverter).registry)
+    with engine.unit_of_work(read_only=True) as uow:
+        instance = uow.session.get(Instance, driver.instance_id)
+        spec, subprocess_specs = engine._specs_for(uow.session, instance.process_version_id)
+        ours = state_store.load(uow.session, instance, spec, subprocess_specs, None)
+        theirs = reference.from_state(
+            state_store.stored_state(uow.session, instance), spec, subprocess_specs
+        )
+    pairs = [(ours, theirs)] + [
+        (ours.subprocesses[key], sub) for key, sub in theirs.subprocesses.items()
+    ]
+    assert len(pairs) > 2
+    for mine, spiffs in pairs:
+        assert list(mine.tasks) == list(spiffs.tasks)
+        for task_id, expected in spiffs.tasks.items():
+            task = mine.tasks[task_id]
+            assert type(task.id) is UUID and task.id == expected.id
+            assert hash(task.id) == hash(expected.id) and str(task.id) == str(expected.id)
+            assert task._parent == expected._parent and task._children == expected._children
+            for name in ("_state", "last_state_change", "triggered", "data", "internal_data"):
+                assert getattr(task, name) == getattr(expected, name), name
+            parent = task.parent
+            if parent is not None and task.data:
+                assert task.data is not parent.data
+                for key, value in task.data.items():  # mutable values copied, as DeepMerge does
+                    if isinstance(value, (dict, list)) and key in parent.data:
+                        assert value is not parent.data[key], key
