@@ -263,19 +263,8 @@ def _bare(task, parent) -> dict:
     """What SpiffWorkflow's converter makes of a task without data of its own (most are
     predicted tasks, two thirds of those a step writes), built directly: the converter
     walks the parent's data to tell what the task changed, which here is nothing."""
-    return {
-        "id": str(task.id),
-        "parent": str(task._parent) if parent is not None else None,
-        "children": [str(child) for child in task._children],
-        "last_state_change": task.last_state_change,
-        "state": task._state,
-        "task_spec": task.task_spec.name,
-        "triggered": task.triggered,
-        "internal_data": {},
-        "data": {},
-        "delta": {} if parent is None else {"updates": {}, "deletions": list(parent.data)},
-        "typename": _TASK_TYPENAME,
-    }
+    delta = {} if parent is None else {"updates": {}, "deletions": list(parent.data)}
+    return _task_dict(task, parent, {}, {}, delta)
 
 
 def _with_data(task, parent, convert) -> dict:
@@ -283,14 +272,17 @@ def _with_data(task, parent, convert) -> dict:
     dispatch through the registry cost as much again): the data as a difference from
     the parent's, the internal data converted."""
     if parent is None:
-        data, delta = task.data, {}
-    else:
-        own, inherited = task.data, parent.data
-        data = {}
-        delta = {
-            "updates": {k: v for k, v in own.items() if k not in inherited or v != inherited[k]},
-            "deletions": [k for k in inherited if k not in own],
-        }
+        return _task_dict(task, parent, convert(task.internal_data), task.data, {})
+    own, inherited = task.data, parent.data
+    delta = {
+        "updates": {k: v for k, v in own.items() if k not in inherited or v != inherited[k]},
+        "deletions": [k for k in inherited if k not in own],
+    }
+    return _task_dict(task, parent, convert(task.internal_data), {}, delta)
+
+
+def _task_dict(task, parent, internal_data, data, delta) -> dict:
+    """TaskConverter.to_dict's dict, its typename included."""
     return {
         "id": str(task.id),
         "parent": str(task._parent) if parent is not None else None,
@@ -299,7 +291,7 @@ def _with_data(task, parent, convert) -> dict:
         "state": task._state,
         "task_spec": task.task_spec.name,
         "triggered": task.triggered,
-        "internal_data": convert(task.internal_data),
+        "internal_data": internal_data,
         "data": data,
         "delta": delta,
         "typename": _TASK_TYPENAME,
