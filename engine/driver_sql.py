@@ -51,6 +51,22 @@ def rows_together(session, *queries) -> list[list]:
     """The rows of each (statement, parameters) as `rows` gives them, the statements sent
     together (`pipelined`): one round trip for all of them, and for the BEGIN that may
     precede them."""
+    return [
+        [] if plan.row is None else [plan.converted(row) for row in found]
+        for plan, found in _fetched(session, queries)
+    ]
+
+
+def driver_rows(session, statement, parameters: dict | None = None) -> tuple[list, list]:
+    """The rows of a select built once as the driver gives them (plain tuples, no value
+    converted), and each column's reader (None: the driver's value as it is): for a page
+    of hundreds of rows, where a named tuple of converted values a row costs more than the
+    query, the caller converts only the columns that need it."""
+    ((plan, found),) = _fetched(session, [(statement, parameters)])
+    return found, plan.readers
+
+
+def _fetched(session, queries) -> list[tuple["_Plan", list]]:
     bound = session.connection()
     dialect, driver = bound.dialect, bound.connection.driver_connection
     plans, cursors = [], []
@@ -63,7 +79,7 @@ def rows_together(session, *queries) -> list[list]:
                 found.execute(plan.sql, plan.parameters(parameters or {}))
                 plans.append(plan)
         return [
-            [] if plan.row is None else [plan.converted(row) for row in found.fetchall()]
+            (plan, found.fetchall() if plan.row is not None else [])
             for plan, found in zip(plans, cursors, strict=True)
         ]
     finally:
@@ -109,7 +125,8 @@ class _Plan:
         ]
 
     def parameters(self, given: dict):
-        values = {**self.defaults, **given}
+        """The statement's own parameters (any other given is left out), converted."""
+        values = {name: given.get(name, default) for name, default in self.defaults.items()}
         for name, bind in self.binders.items():
             if values.get(name) is not None:
                 values[name] = bind(values[name])

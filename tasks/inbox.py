@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from sqlalchemy import bindparam, literal_column, or_, select, union_all
 
+from engine import driver_sql
 from engine.models import HumanTask, Instance
 
 from .roles import PROXY_ROLES, Actor, task_roles_for
@@ -102,19 +103,39 @@ def inbox_query(
         "stage": stage,
         "now": now,
     }
-    return task_views(session.execute(query, values), now)
+    # Rows as the driver gives them (a page is up to 500): only the times need reading.
+    found, readers = driver_sql.driver_rows(session, query, values)
+    return task_views(found, now, readers)
 
 
-def task_views(rows, now) -> list[TaskView]:
-    """The TaskViews of rows of TASK_COLUMNS."""
+def task_views(rows, now, readers=None) -> list[TaskView]:
+    """The TaskViews of rows of TASK_COLUMNS; `readers`, each column's reader for rows
+    whose values are still the driver's (None: converted already)."""
     # Rows unpacked by position: reading a row's fields by name costs more than the query
     # itself at a page of 500. TASK_COLUMNS are TaskView's fields up to due_at, then
     # escalated_at (which makes `overdue`, as is_overdue does) and created_at.
+    if readers is not None:
+        rows = _read(rows, readers)
     views = []
     for *fields, due_at, escalated_at, created_at in rows:
         overdue = escalated_at is not None or (due_at is not None and due_at < now)
         views.append(TaskView(*fields, due_at, overdue, created_at))
     return views
+
+
+def _read(rows, readers):
+    """The rows with each value that has a reader read (the times, on either database)."""
+    reading = [(n, read) for n, read in enumerate(readers) if read is not None]
+    if not reading:
+        return rows
+    read_rows = []
+    for row in rows:
+        row = list(row)
+        for n, read in reading:
+            if row[n] is not None:
+                row[n] = read(row[n])
+        read_rows.append(row)
+    return read_rows
 
 
 @lru_cache(maxsize=256)
