@@ -15,6 +15,7 @@ from sqlalchemy.orm.util import identity_key
 from .driver_sql import rows
 from .models import HumanTask, Timer
 from .registry import FORM_PROPERTY, form_key
+from .row_writes import new_row
 
 
 def props(task) -> dict:
@@ -153,7 +154,8 @@ def sync_tasks(
         task = ready[task_id]
         dues = [d for d in (timer_due(b) for b in _boundary_timers(task)) if d is not None]
         p = props(task)
-        row = HumanTask(
+        row = new_row(
+            HumanTask,
             id=task_id,
             instance_id=instance.id,
             process_key=instance.process_key,
