@@ -134,6 +134,8 @@ class _Plan:
 
     def converted(self, row):
         return self.row._make(
-            value if read is None or value is None else read(value)
-            for read, value in zip(self.readers, row, strict=True)
+            [
+                value if read is None or value is None else read(value)
+                for read, value in zip(self.readers, row, strict=True)
+            ]
         )

@@ -161,7 +161,10 @@ def _converters(dialect, columns) -> list:
 
 
 def _converted(values, procs) -> tuple:
-    return tuple(v if p is None or v is None else p(v) for v, p in zip(values, procs, strict=True))
+    # a list made at once, not a generator resumed for each of a row's values
+    return tuple(
+        [v if p is None or v is None else p(v) for v, p in zip(values, procs, strict=True)]
+    )
 
 
 # (dialect, table, "insert" or "update", columns, clause) -> (text, converters): each
