@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from . import audit, batch_loads, driver_sql, lock_rows, projection, state_store, sweep
 from .calendar import WorkingDayCalendar
@@ -30,7 +31,7 @@ from .models import (
 )
 from .registry import ProcessRegistry, latest_version, latest_versions
 from .scripting import DingdanScriptEngine, StepContext, current_step
-from .spiff import specs_from_json
+from .spiff import specs_from_json, task_uuid
 from .uow import UnitOfWork
 
 log = logging.getLogger("dingdan.engine")
@@ -249,7 +250,9 @@ class Engine:
         `before_end()`, if given, runs once the step has moved the workflow on and before
         the instance's end is recorded (what the task's completion produces — a document —
         comes before the end in the history)."""
-        row = uow.session.get(HumanTask, task_id)
+        # the row the lock put in the session (a plain get, where it is not there)
+        row = uow.session.identity_map.get(identity_key(HumanTask, task_id))
+        row = row if row is not None else uow.session.get(HumanTask, task_id)
         if row is None or row.instance_id != instance.id:
             raise NotFound(f"task '{task_id}' does not exist")
         if row.state != "open":
@@ -257,7 +260,7 @@ class Engine:
         if not _steppable(instance):
             raise Conflict(f"the instance is {_condition(instance)}; its tasks wait")
         workflow = self.workflow(uow, instance)
-        task = workflow.get_task_from_id(uuid.UUID(task_id))
+        task = workflow.get_task_from_id(task_uuid(task_id))
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"task '{row.element}' is not ready")
 
@@ -289,7 +292,7 @@ class Engine:
 
     def task_properties(self, uow, instance: Instance, task_id: str) -> dict:
         """The `spiffworkflow:properties` of a task's BPMN element."""
-        task = self.workflow(uow, instance).get_task_from_id(uuid.UUID(task_id))
+        task = self.workflow(uow, instance).get_task_from_id(task_uuid(task_id))
         return dict(projection.props(task)) if task is not None else {}
 
     def fire_due(self, now=None) -> int:

@@ -107,10 +107,10 @@ class _TaskConverter(TaskConverter):
 
     def from_dict(self, dct, workflow):
         task_spec = workflow.spec.task_specs.get(dct["task_spec"])
-        task = self.target_class(workflow, task_spec, state=dct["state"], id=_uuid(dct["id"]))
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=task_uuid(dct["id"]))
         parent_id = dct["parent"]
-        task._parent = _uuid(parent_id) if parent_id is not None else None
-        task._children = [_uuid(child) for child in dct["children"]]
+        task._parent = task_uuid(parent_id) if parent_id is not None else None
+        task._children = [task_uuid(child) for child in dct["children"]]
         task.last_state_change = dct["last_state_change"]
         task.triggered = dct["triggered"]
         task.internal_data = self.registry.restore(dct["internal_data"])
@@ -129,13 +129,14 @@ class _TaskConverter(TaskConverter):
         return task
 
 
-def _uuid(text: str) -> UUID:
-    """`UUID(text)` for the canonical form the state stores, without UUID's Python-level
-    parsing (which also accepts braces, URNs and missing hyphens)."""
-    if len(text) != 36:
-        return UUID(text)
+def task_uuid(text: str) -> UUID:
+    """`UUID(text)`: a task id of the canonical form (as the state stores it and the task
+    rows name it) made from its integer, without UUID's Python-level parsing."""
+    digits = text.replace("-", "")
+    if len(text) != 36 or len(digits) != 32 or not (digits.isascii() and digits.isalnum()):
+        return UUID(text)  # which tells what is wrong with it
     value = object.__new__(UUID)
-    object.__setattr__(value, "int", int(text.replace("-", ""), 16))
+    object.__setattr__(value, "int", int(digits, 16))
     object.__setattr__(value, "is_safe", SafeUUID.unknown)
     return value
 
