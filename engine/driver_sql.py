@@ -12,7 +12,14 @@ _plans: dict = {}
 
 def connection(session):
     """The driver's own connection under the session's (its transaction begun)."""
-    return session.connection().connection.driver_connection
+    return connected(session)[1]
+
+
+def connected(session):
+    """(dialect, the driver's own connection) of the session's connection, its transaction
+    begun: for code that needs both, one call of session.connection()."""
+    bound = session.connection()
+    return bound.dialect, bound.connection.driver_connection
 
 
 def cursor(session):
@@ -67,8 +74,7 @@ def driver_rows(session, statement, parameters: dict | None = None) -> tuple[lis
 
 
 def _fetched(session, queries) -> list[tuple["_Plan", list]]:
-    bound = session.connection()
-    dialect, driver = bound.dialect, bound.connection.driver_connection
+    dialect, driver = connected(session)
     plans, cursors = [], []
     try:
         with pipelined(session):

@@ -33,8 +33,7 @@ def flush_step_rows(session) -> list:
     changed = [o for o in all_dirty if type(o) in _RANK]
     if not (new or changed) or session.deleted or _other_new_referenced(session):
         return []
-    bound = session.connection()
-    dialect, driver = bound.dialect, bound.connection.driver_connection
+    dialect, driver = driver_sql.connected(session)
     cursor = driver.cursor()
     try:
         for obj in sorted(new, key=_rank):
