@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import driver_sql
 from .models import AuditHead, HumanTask, Instance
+from .row_writes import new_row
 
 _plans: dict = {}
 
@@ -109,8 +110,7 @@ def _persistent(session, model, values: dict):
         for key, value in values.items():
             set_committed_value(existing, key, value)
         return existing
-    obj = mapper.class_manager.new_instance()
-    obj.__dict__.update(values)
+    obj = new_row(model, **values)
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
