@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -273,10 +274,9 @@ def _with_data(task, parent, convert) -> dict:
     the parent's, the internal data converted."""
     if parent is None:
         return _task_dict(task, parent, convert(task.internal_data), task.data, {})
-    own, inherited = task.data, parent.data
     delta = {
-        "updates": {k: v for k, v in own.items() if k not in inherited or v != inherited[k]},
-        "deletions": [k for k in inherited if k not in own],
+        "updates": DeepMerge.get_updated_keys(parent.data, task.data),
+        "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
     }
     return _task_dict(task, parent, convert(task.internal_data), {}, delta)
 
