@@ -56,12 +56,7 @@ def _utc(value):
 
 def _utc_from_text(value):
     """`_utc` of what SQLAlchemy's SQLite DATETIME reads (datetime.fromisoformat)."""
-    if value is None:
-        return None
-    value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return None if value is None else _utc(datetime.fromisoformat(value))
 
 
 class Base(DeclarativeBase):
