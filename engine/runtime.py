@@ -15,7 +15,6 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm.util import identity_key
 
 from . import audit, batch_loads, driver_sql, lock_rows, projection, state_store, sweep
 from .calendar import WorkingDayCalendar
@@ -250,9 +249,7 @@ class Engine:
         `before_end()`, if given, runs once the step has moved the workflow on and before
         the instance's end is recorded (what the task's completion produces — a document —
         comes before the end in the history)."""
-        # the row the lock put in the session (a plain get, where it is not there)
-        row = uow.session.identity_map.get(identity_key(HumanTask, task_id))
-        row = row if row is not None else uow.session.get(HumanTask, task_id)
+        row = uow.session.get(HumanTask, task_id)
         if row is None or row.instance_id != instance.id:
             raise NotFound(f"task '{task_id}' does not exist")
         if row.state != "open":
