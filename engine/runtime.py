@@ -14,9 +14,9 @@ from datetime import time
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from . import audit, batch_loads, driver_sql, lock_rows, projection, state_store, sweep
+from . import audit, driver_sql, lock_rows, projection, state_store, sweep
 from .calendar import WorkingDayCalendar
 from .errors import Conflict, NotFound, ProcessError
 from .fast_tasks import FastWorkflow
@@ -36,6 +36,14 @@ from .uow import UnitOfWork
 log = logging.getLogger("dingdan.engine")
 
 _OVERRIDES = select(CalendarOverride.day, CalendarOverride.is_working_day)
+# A completion's read ahead (load_ahead), below the ORM as the step's lock is: what the
+# open task's instance is at, then its state when this process holds no workflow of it.
+_AHEAD = (
+    select(Instance.id, Instance.lock_version, Instance.process_version_id)
+    .join(HumanTask, HumanTask.instance_id == Instance.id)
+    .where(HumanTask.id == bindparam("task_id"), HumanTask.state == "open")
+)
+_STATE = select(Instance.state).where(Instance.id == bindparam("instance_id"))
 
 
 @dataclass
@@ -223,16 +231,24 @@ class Engine:
         uow.instances[instance.id] = instance
         return workflow
 
-    def load_ahead(self, uow, instance: Instance) -> None:
-        """Put the instance's workflow in the cache, read in `uow` (a read), for a step that
-        comes next: on SQLite a step's transaction holds the one write lock every other step
-        waits for, and reading a stored state need not happen under it. The cache hands it
-        out only for the lock_version read here; a step in between makes it read again.
-        Nothing is read when the cache already holds that version."""
-        if self.cache.holds(instance.id, instance.lock_version):
+    def load_ahead(self, uow, task_id: str) -> None:
+        """Put the workflow of the open task's instance in the cache, read in `uow` (a
+        read), for the step that completes it next: on SQLite a step's transaction holds
+        the one write lock every other step waits for, and reading a stored state need not
+        happen under it. The cache hands it out only for the lock_version read here; a step
+        in between makes it read again. The state is read only when the cache holds no
+        workflow of that version; nothing when the task is not open (the step says why)."""
+        found = driver_sql.rows(uow.session, _AHEAD, {"task_id": task_id})
+        if not found or self.cache.holds(found[0].id, found[0].lock_version):
             return
-        batch_loads.states(uow.session, [instance])  # one plain read, not a lazy load
-        self.cache.put(instance.id, instance.lock_version, self.workflow(uow, instance))
+        instance_id, lock_version, version_id = found[0]
+        # the same read transaction: the state of that very lock_version
+        text = driver_sql.scalar(uow.session, _STATE, {"instance_id": instance_id})
+        spec, subprocess_specs = self._specs_for(uow.session, version_id)
+        workflow = state_store.load_text(
+            uow.session, instance_id, text, spec, subprocess_specs, self.script_engine
+        )
+        self.cache.put(instance_id, lock_version, workflow)
 
     def complete(
         self,

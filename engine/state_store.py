@@ -53,7 +53,12 @@ def save(session, instance: Instance, workflow) -> None:
 
 def load(session, instance: Instance, spec, subprocess_specs, script_engine):
     """The instance's workflow as it was stored."""
-    dct, listed = _assembled(session, instance)
+    return load_text(session, instance.id, instance.state, spec, subprocess_specs, script_engine)
+
+
+def load_text(session, instance_id: str, text: str, spec, subprocess_specs, script_engine):
+    """The workflow an instance's stored state text holds (with its segments)."""
+    dct, listed = _assembled(session, instance_id, text)
     workflow = state_from_dict(dct, spec, subprocess_specs, script_engine)
     WRITERS[workflow] = StateWriter(listed)
     return workflow
@@ -61,11 +66,11 @@ def load(session, instance: Instance, spec, subprocess_specs, script_engine):
 
 def stored_state(session, instance: Instance) -> dict:
     """The whole state as `state_to_json` writes it, segments put back in place."""
-    return _assembled(session, instance)[0]
+    return _assembled(session, instance.id, instance.state)[0]
 
 
-def _assembled(session, instance: Instance) -> tuple[dict, list]:
-    dct = json.loads(instance.state)
+def _assembled(session, instance_id: str, text: str) -> tuple[dict, list]:
+    dct = json.loads(text)
     listed = dct.pop("segments", [])
     if not listed:
         return dct, []
@@ -74,7 +79,7 @@ def _assembled(session, instance: Instance) -> tuple[dict, list]:
     texts = {segment_id: text for segment_id, text in session.execute(query)}
     missing = [i for i in ids if i not in texts]
     if missing:
-        raise ProcessError(f"instance {instance.id}: stored state segment {missing[0]} is missing")
+        raise ProcessError(f"instance {instance_id}: stored state segment {missing[0]} is missing")
     tables: dict[str, dict] = {}
     for segment in listed:
         tables.setdefault(segment["workflow"], {}).update(json.loads(texts[segment["id"]]))

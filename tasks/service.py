@@ -3,7 +3,7 @@ in one unit of work. The web layer and the command line call these and nothing l
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound, ProcessError
 from engine.models import HumanTask, Instance, StoredFile
@@ -19,15 +19,6 @@ from .roles import Actor, acting_role, for_someone_else, sees_all, starter_roles
 
 # Roles that only read: an actor with none but these writes nothing, not even an upload.
 READ_ONLY_ROLES = frozenset({"auditor"})
-
-
-# Built once: a completion's first read, on SQLite (the state is left deferred: the engine
-# reads it only when it holds no workflow of this lock_version).
-_INSTANCE_OF_OPEN_TASK = (
-    select(Instance)
-    .join(HumanTask, HumanTask.instance_id == Instance.id)
-    .where(HumanTask.id == bindparam("task_id"), HumanTask.state == "open")
-)
 
 
 class IncompleteFile(InvalidData):
@@ -246,9 +237,7 @@ class TaskService:
         if not self.engine.db.is_sqlite:  # elsewhere loading waits for no one
             return
         with self.engine.unit_of_work(read_only=True) as uow:
-            instance = uow.session.scalar(_INSTANCE_OF_OPEN_TASK, {"task_id": task_id})
-            if instance is not None:  # else the step itself says what is wrong
-                self.engine.load_ahead(uow, instance)
+            self.engine.load_ahead(uow, task_id)
 
     def _lock_task(self, uow, task_id):
         row, instance = self.engine.lock_task(uow, task_id)

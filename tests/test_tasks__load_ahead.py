@@ -42,12 +42,14 @@ def test_a_workflow_already_held_is_not_read_again(driver):
         pytest.skip("loading ahead is for SQLite, where a step's transaction holds every writer")
     driver.start()
     row = driver.task("review_application")
-    read = []
+    read, traced = [], []
 
-    def seen(_connection, _cursor, statement, *_):
-        read.append(statement)
+    def trace(dbapi_connection, _record, _proxy):
+        # what the driver runs, the statements sent below SQLAlchemy's execution included
+        dbapi_connection.set_trace_callback(read.append)
+        traced.append(dbapi_connection)
 
-    event.listen(engine.db.engine, "before_cursor_execute", seen)
+    event.listen(engine.db.engine.pool, "checkout", trace)
     try:
         driver.system.tasks._load_ahead(row.id)  # the step that started it left it cached
         held = list(read)
@@ -55,7 +57,9 @@ def test_a_workflow_already_held_is_not_read_again(driver):
         read.clear()
         driver.system.tasks._load_ahead(row.id)  # another process's step, as it were
     finally:
-        event.remove(engine.db.engine, "before_cursor_execute", seen)
+        event.remove(engine.db.engine.pool, "checkout", trace)
+        for dbapi_connection in traced:
+            dbapi_connection.set_trace_callback(None)
     assert held and not any("instances.state" in s for s in held), held
     assert any("instances.state" in s for s in read), read
     assert engine.cache.holds(driver.instance_id, driver.instance().lock_version)
