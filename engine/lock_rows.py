@@ -31,7 +31,7 @@ def run(session, by_task: bool, with_state: bool, with_head: bool, id_: str):
     if plan is None:
         plan = _plans[key] = _Plan(dialect, by_task, with_state, with_head)
     with driver_sql.cursor(session) as cursor:
-        with driver_sql.pipelined(session):  # with the BEGIN before it, one round trip
+        with driver_sql.pipelined(session, single=True):  # with its BEGIN: one round trip
             cursor.execute(plan.sql, plan.parameters(id_))
         found = cursor.fetchone()
     return None if found is None else plan.objects(session, found)

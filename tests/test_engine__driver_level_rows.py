@@ -167,3 +167,26 @@ def test_notices_written_below_the_orm_are_numbered_by_the_database(driver):
     with driver.system.engine.unit_of_work(read_only=True) as uow:
         numbers = uow.session.scalars(select(Notice.id)).all()
     assert len(numbers) == len(set(numbers)) == 2 and None not in numbers
+
+
+def test_a_lone_statement_goes_in_a_pipeline_only_to_take_its_begin_along(system):
+    """PostgreSQL: a transaction's first statement goes out with its BEGIN in one round
+    trip (a pipeline); a later lone statement, or one without a transaction, needs none."""
+    if system.db.is_sqlite:
+        pytest.skip("sqlite3 runs in process: no round trips, no pipeline")
+
+    def pipelining(session) -> list[bool]:
+        seen = []
+        driver = driver_sql.connection(session)
+        for _ in range(2):
+            with driver_sql.pipelined(session, single=True):
+                seen.append(bool(driver.pgconn.pipeline_status))
+                driver.execute("SELECT 1")
+        return seen
+
+    with system.engine.unit_of_work(read_only=True) as uow:
+        in_transaction = pipelining(uow.session)
+    with system.engine.single_read() as uow:
+        without = pipelining(uow.session)
+    assert in_transaction == [True, False]
+    assert without == [False, False]
