@@ -11,6 +11,7 @@ from psycopg.pq import TransactionStatus
 
 _plans: dict = {}
 _IDLE = TransactionStatus.IDLE
+_CONNECTED = "driver_sql_connected"  # session.info key: (transaction, what `connected` gave)
 
 
 def connection(session):
@@ -20,9 +21,17 @@ def connection(session):
 
 def connected(session):
     """(dialect, the driver's own connection) of the session's connection, its transaction
-    begun: for code that needs both, one call of session.connection()."""
+    begun. Kept for the transaction: a step asks a dozen times, and session.connection()
+    goes through the session's transaction machinery each time (a transaction keeps its
+    connection to its end)."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_CONNECTED)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return kept[1]
     bound = session.connection()
-    return bound.dialect, bound.connection.driver_connection
+    found = bound.dialect, bound.connection.driver_connection
+    session.info[_CONNECTED] = (session.get_transaction(), found)
+    return found
 
 
 def cursor(session):

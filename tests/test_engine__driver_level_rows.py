@@ -190,3 +190,18 @@ def test_a_lone_statement_goes_in_a_pipeline_only_to_take_its_begin_along(system
         without = pipelining(uow.session)
     assert in_transaction == [True, False]
     assert without == [False, False]
+
+
+def test_the_driver_connection_kept_is_the_current_transactions(system):
+    """`connected` keeps the driver's connection for one transaction only: the next may
+    run on another connection of the pool."""
+    with system.db.session() as session:
+        first = driver_sql.connection(session)
+        assert driver_sql.connection(session) is first
+        session.commit()
+        session.connection().invalidate()  # this connection is dropped from the pool
+        session.rollback()
+        current = driver_sql.connection(session)
+        assert current is not first
+        assert current is session.connection().connection.driver_connection
+        assert driver_sql.rows(session, select(Instance.id).limit(1)) == []
