@@ -116,6 +116,16 @@ def _fetched(session, queries) -> list[tuple["_Plan", list]]:
             found.close()
 
 
+def send(session, queries) -> None:
+    """Run these writes (statement, parameters), built once, without reading an answer:
+    inside a `pipelined` block they go out with its other statements, in its round trip."""
+    dialect, driver = connected(session)
+    with closing(driver.cursor()) as found:
+        for statement, parameters in queries:
+            plan = _plan(statement, dialect)
+            found.execute(plan.sql, plan.parameters(parameters or {}))
+
+
 def scalar(session, statement, parameters: dict | None = None):
     """The first column of the first row, or None when there is none."""
     found = rows(session, statement, parameters)

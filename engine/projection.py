@@ -12,6 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm.util import identity_key
 
+from . import row_writes
 from .driver_sql import rows
 from .models import HumanTask, Timer
 from .registry import FORM_PROPERTY, form_key
@@ -228,6 +229,9 @@ def _settle(session, model, ids, still: str, described=(), **values) -> list[tup
         statement = _settling(model.__table__, still, tuple(values), described)
         given = {f"new_{name}": value for name, value in values.items()}
         for row_id in sorted(unseen):
+            if not described:  # nothing to read back: it goes with the step's rows
+                row_writes.defer(session, statement, {**given, "id": row_id})
+                continue
             changed.extend(tuple(row) for row in rows(session, statement, {**given, "id": row_id}))
     return changed
 

@@ -51,6 +51,30 @@ def flush_step_rows(session) -> list:
     return [update for update in updates if update is not None]
 
 
+def defer(session, statement, parameters: dict) -> None:
+    """A write of a row the step does not hold and whose answer nobody needs (a timer
+    settled as cancelled): sent with the step's own rows (`write_deferred`), on PostgreSQL
+    in their round trip instead of one of its own in the middle of the step."""
+    session.info.setdefault(_DEFERRED, []).append((statement, parameters))
+
+
+def write_deferred(session) -> None:
+    """Send the writes deferred since the last call (the unit of work's commit, or a batch
+    of timers stepped ahead before its savepoint ends)."""
+    deferred = session.info.pop(_DEFERRED, None)
+    if deferred:
+        driver_sql.send(session, deferred)
+
+
+def discard_deferred(session) -> None:
+    """Forget the writes deferred since the last `write_deferred`: their steps were rolled
+    back to a savepoint."""
+    session.info.pop(_DEFERRED, None)
+
+
+_DEFERRED = "row_writes_deferred"  # session.info key: [(statement, parameters)]
+
+
 def new_row(model, **values):
     """A new object of `model` with these values, to add to a session: made as the ORM
     makes the objects it loads, without the constructor's attribute events (a step's

@@ -54,6 +54,7 @@ class UnitOfWork:
         try:
             with driver_sql.pipelined(self.session):
                 updates = row_writes.flush_step_rows(self.session)
+                row_writes.write_deferred(self.session)
                 audit.write_pending(self.session)
             row_writes.check_versions(updates)
             self.session.commit()

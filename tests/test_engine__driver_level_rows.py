@@ -10,7 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import driver_sql, row_writes
 from engine.errors import Conflict
-from engine.models import HumanTask, Instance, Notice, ProcessVersion
+from engine.models import HumanTask, Instance, Notice, ProcessVersion, Timer
 
 TINY = (Path(__file__).parent / "diagrams" / "tiny_review.bpmn").read_bytes()
 
@@ -205,3 +205,28 @@ def test_the_driver_connection_kept_is_the_current_transactions(system):
         assert current is not first
         assert current is session.connection().connection.driver_connection
         assert driver_sql.rows(session, select(Instance.id).limit(1)) == []
+
+
+def test_a_row_settled_without_an_answer_is_written_with_its_step_or_not_at_all(driver):
+    """A timer the step cancels without holding its row goes out with the step's rows at
+    commit (row_writes.defer); a step rolled back to its savepoint takes it along."""
+    from engine import projection
+
+    driver.start()
+    engine = driver.system.engine
+    with engine.unit_of_work(read_only=True) as uow:
+        [timer_id] = uow.session.scalars(select(Timer.id).where(Timer.state == "waiting"))
+
+    def state():
+        with engine.unit_of_work(read_only=True) as uow:
+            return uow.session.get(Timer, timer_id).state
+
+    with engine.unit_of_work() as uow:
+        savepoint = uow.session.begin_nested()
+        projection._settle(uow.session, Timer, {timer_id}, "waiting", state="cancelled")
+        savepoint.rollback()
+        row_writes.discard_deferred(uow.session)
+    assert state() == "waiting"
+    with engine.unit_of_work() as uow:
+        projection._settle(uow.session, Timer, {timer_id}, "waiting", state="cancelled")
+    assert state() == "cancelled"

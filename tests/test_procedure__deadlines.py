@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine.models import CalendarOverride, HumanTask
+from engine.models import CalendarOverride, HumanTask, Timer
 
 from .driver import SHANGHAI
 
@@ -113,3 +113,15 @@ def test_follow_up_falls_due_five_working_days_after_the_activity(driver):
     assert driver.open_elements() == []
     assert driver.at(datetime(2026, 10, 27, 17, 30, tzinfo=SHANGHAI)) == 1
     assert len(driver.open_tasks("follow_up_visit")) == 3
+
+
+def test_a_review_done_in_time_cancels_its_deadline_timer(driver):
+    driver.start()
+    with driver.system.engine.unit_of_work(read_only=True) as uow:
+        [deadline] = uow.session.scalars(select(Timer).where(Timer.element == "review_deadline"))
+    assert deadline.state == "waiting"
+    driver.complete("review_application")
+    with driver.system.engine.unit_of_work(read_only=True) as uow:
+        assert uow.session.get(Timer, deadline.id).state == "cancelled"
+    assert driver.at(deadline.due_at) == 0  # nothing waits there any more
+    assert driver.events("task_overdue") == []
