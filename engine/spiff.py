@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -98,6 +99,45 @@ class _StateConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class _StateReader(_StateConverter):
+    """Reads a state back with the engine's task reader (`_TaskConverter`), each task
+    table as its tasks put themselves in it."""
+
+    def from_state(self, dct, spec, subprocess_specs):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        self._read_tasks(dct, workflow)
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+    def subprocesses_from_dict(self, dct, workflow, top_workflow=None):
+        """As SpiffWorkflow's, each called process's tasks read as the top's are."""
+        top_workflow = top_workflow or workflow
+        for task in list(workflow.tasks.values()):
+            key = str(task.id)
+            if key in dct and isinstance(task.task_spec, SubWorkflowTask):
+                sub_dct = dct.pop(key)
+                spec = top_workflow.subprocess_specs.get(task.task_spec.spec)
+                sub = BpmnSubWorkflow(spec, task.id, top_workflow, deserializing=True)
+                self._read_tasks(sub_dct, sub)
+                self.set_default_attributes(sub, sub_dct)
+                top_workflow.subprocesses[task.id] = sub
+                sub.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+                self.subprocesses_from_dict(dct, sub, top_workflow)
+
+    def _read_tasks(self, dct, workflow) -> None:
+        """The task table as the tasks put themselves in it (keyed by their own ids, in the
+        stored order), each id one object for the task, its parent's and its children's
+        mentions: SpiffWorkflow's reader keys a second table by ids parsed afresh, so each
+        parent or child looked up afterwards compared two UUIDs in Python."""
+        ids: dict[str, UUID] = {}
+        restore = self.registry.restore
+        for task_dct in dct["tasks"].values():
+            restore(task_dct, workflow=workflow, ids=ids)
+        workflow.task_tree = workflow.tasks.get(_task_id(ids, dct["root"]))
+
+
 class _TaskConverter(TaskConverter):
     """Reads a task back as SpiffWorkflow's converter does, for less: a cold step reads
     every task of its instance (five milliseconds for seventy tasks, more than the step),
@@ -105,12 +145,15 @@ class _TaskConverter(TaskConverter):
     copying the parent's data with DeepMerge, which for a new dict is a shallow copy of
     each value."""
 
-    def from_dict(self, dct, workflow):
+    def from_dict(self, dct, workflow, ids=None):
+        """`ids`: the id objects made so far for the task's workflow, by their text."""
+        ids = {} if ids is None else ids
         task_spec = workflow.spec.task_specs.get(dct["task_spec"])
-        task = self.target_class(workflow, task_spec, state=dct["state"], id=task_uuid(dct["id"]))
+        task_id = _task_id(ids, dct["id"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=task_id)
         parent_id = dct["parent"]
-        task._parent = task_uuid(parent_id) if parent_id is not None else None
-        task._children = [task_uuid(child) for child in dct["children"]]
+        task._parent = _task_id(ids, parent_id) if parent_id is not None else None
+        task._children = [_task_id(ids, child) for child in dct["children"]]
         task.last_state_change = dct["last_state_change"]
         task.triggered = dct["triggered"]
         task.internal_data = self.registry.restore(dct["internal_data"])
@@ -141,6 +184,14 @@ def task_uuid(text: str) -> UUID:
     return value
 
 
+def _task_id(ids: dict, text: str) -> UUID:
+    """The id object of this text in `ids`, made there the first time."""
+    found = ids.get(text)
+    if found is None:
+        found = ids[text] = task_uuid(text)
+    return found
+
+
 def _shallow(value):
     """What DeepMerge.merge puts in a new dict: a copy of a dict, list or set, the value
     itself otherwise."""
@@ -166,7 +217,7 @@ SERIALIZER = _make_serializer()
 # depend on how the engine finds its tasks.
 for _ours, _theirs in ((FastWorkflow, BpmnWorkflow), (FastSubWorkflow, BpmnSubWorkflow)):
     SERIALIZER.registry.typenames[_ours] = SERIALIZER.registry.typenames[_theirs]
-_STATE = _StateConverter(BpmnWorkflow, SERIALIZER.registry)
+_STATE = _StateReader(BpmnWorkflow, SERIALIZER.registry)
 
 
 def specs_to_json(spec, subprocess_specs) -> str:

@@ -190,6 +190,10 @@ def test_a_stored_state_reads_back_as_spiffworkflow_itself_reads_it(driver):
             assert type(task.id) is UUID and task.id == expected.id
             assert hash(task.id) == hash(expected.id) and str(task.id) == str(expected.id)
             assert task._parent == expected._parent and task._children == expected._children
+            # one object an id: a parent or child looked up is found by identity
+            assert task._parent is None or task._parent is mine.tasks[task._parent].id
+            assert all(child is mine.tasks[child].id for child in task._children)
+            assert all(key is t.id for key, t in mine.tasks.items())
             for name in ("_state", "last_state_change", "triggered", "data", "internal_data"):
                 assert getattr(task, name) == getattr(expected, name), name
             parent = task.parent
