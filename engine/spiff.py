@@ -29,7 +29,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from . import gateways, timer_events
-from .fast_tasks import FastSubWorkflow, FastWorkflow, made_fast
+from .fast_tasks import FastSubWorkflow, FastTask, FastWorkflow, made_fast
 
 
 def _walk_without_depth_limit() -> None:
@@ -215,7 +215,11 @@ def _make_serializer(task_converter=_TaskConverter) -> BpmnWorkflowSerializer:
 SERIALIZER = _make_serializer()
 # Our workflow classes are stored under SpiffWorkflow's names: the stored state does not
 # depend on how the engine finds its tasks.
-for _ours, _theirs in ((FastWorkflow, BpmnWorkflow), (FastSubWorkflow, BpmnSubWorkflow)):
+for _ours, _theirs in (
+    (FastWorkflow, BpmnWorkflow),
+    (FastSubWorkflow, BpmnSubWorkflow),
+    (FastTask, Task),
+):
     SERIALIZER.registry.typenames[_ours] = SERIALIZER.registry.typenames[_theirs]
 _STATE = _StateReader(BpmnWorkflow, SERIALIZER.registry)
 
