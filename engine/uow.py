@@ -93,6 +93,9 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+        # what the rolled-back steps left to write at commit goes with them
+        row_writes.discard_deferred(self.session)
+        audit.discard_pending(self.session)
         self.new_timer_dues.clear()
         self.forget(list(self.workflows))
 

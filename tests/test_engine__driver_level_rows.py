@@ -227,6 +227,10 @@ def test_a_row_settled_without_an_answer_is_written_with_its_step_or_not_at_all(
         savepoint.rollback()
         row_writes.discard_deferred(uow.session)
     assert state() == "waiting"
+    with engine.unit_of_work() as uow:  # a unit rolled back and then committed
+        projection._settle(uow.session, Timer, {timer_id}, "waiting", state="cancelled")
+        uow.rollback()
+    assert state() == "waiting"
     with engine.unit_of_work() as uow:
         projection._settle(uow.session, Timer, {timer_id}, "waiting", state="cancelled")
     assert state() == "cancelled"
