@@ -9,6 +9,7 @@ schema of their own, dropped afterwards; without a server they are reported as s
 """
 
 import argparse
+import gc
 import os
 import platform
 import re
@@ -376,6 +377,27 @@ def _cpu_seconds(pid: int) -> float:
     return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
+def _open_reviews(url: str, count: int) -> list[str]:
+    """Start `count` instances; the ids of their open reviews."""
+    system = build(url)
+    system.setup()
+    task_ids = []
+    with system.engine.unit_of_work() as uow:
+        for _ in range(count):
+            instance = system.engine.start(uow, "order_service", procedure.START_DATA, "bench")
+            uow.session.flush()
+            task_ids.append(
+                uow.session.scalar(
+                    select(HumanTask.id).where(
+                        HumanTask.instance_id == instance.id,
+                        HumanTask.element == "review_application",
+                    )
+                )
+            )
+    system.db.dispose()
+    return task_ids
+
+
 def measure_http(quick: bool, label: str, url: str) -> Row:
     import http.client
     import json
@@ -389,22 +411,11 @@ def measure_http(quick: bool, label: str, url: str) -> Row:
     # a tenth, not half (400 gave 187-260 per second on one machine and code)
     completions, clients = (40, 4) if quick else (1000, 8)
     warm_up = 2 * clients  # untimed: each web process parses the process specs once
-    system = build(url)
-    system.setup()
-    task_ids = []
-    with system.engine.unit_of_work() as uow:
-        for _ in range(completions + warm_up):
-            instance = system.engine.start(uow, "order_service", procedure.START_DATA, "bench")
-            uow.session.flush()
-            task_ids.append(
-                uow.session.scalar(
-                    select(HumanTask.id).where(
-                        HumanTask.instance_id == instance.id,
-                        HumanTask.element == "review_application",
-                    )
-                )
-            )
-    system.db.dispose()
+    task_ids = _open_reviews(url, completions + warm_up)
+    # The load generator shares the machine: its collector must not walk what seeding
+    # left (a thousand workflows) at every full collection while the server works.
+    gc.collect()
+    gc.freeze()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     serve = ["--database", url, "serve", "--workers", "2", "--port", str(port), "--demo"]
@@ -457,6 +468,7 @@ def measure_http(quick: bool, label: str, url: str) -> Row:
         elapsed = run_clients()
         service_cpu = _cpu_seconds(service.pid) - service_cpu
         machine_cpu = _machine_busy_seconds() - machine_cpu
+    gc.unfreeze()
     done = completions - len(errors)
     errors = warm_up_errors + errors
     rate = done / elapsed
