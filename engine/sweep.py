@@ -22,7 +22,7 @@ flush of its own and two more round trips: three times the sweep's time, measure
 import logging
 from dataclasses import dataclass, field
 
-from . import audit, batch_loads, due_timers, prefetch, row_writes
+from . import audit, batch_loads, due_timers, prefetch
 from .errors import Conflict, ProcessError
 from .models import Instance, Timer
 
@@ -160,13 +160,11 @@ def _step_ahead(engine, uow, at, after, size, batch: _Batch) -> bool:
     try:
         # Only the burst: a timer due before `at` fires at its own time, not with it.
         _step_batch(engine, uow, at, after, size, batch, since=at)
-        row_writes.write_deferred(uow.session)
-        audit.write_pending(uow.session)
+        uow.write_pending()
         savepoint.commit()
     except Exception as exc:
         savepoint.rollback()
-        row_writes.discard_deferred(uow.session)
-        audit.discard_pending(uow.session)
+        uow.discard_pending()
         uow.forget(set(uow.workflows) - stepped_before)
         log.info("stepping timers ahead stopped at instance %s: %s", batch.stepping, exc)
         return False

@@ -54,8 +54,7 @@ class UnitOfWork:
         try:
             with driver_sql.pipelined(self.session):
                 updates = row_writes.flush_step_rows(self.session)
-                row_writes.write_deferred(self.session)
-                audit.write_pending(self.session)
+                self.write_pending()
             row_writes.check_versions(updates)
             self.session.commit()
         except StaleDataError:
@@ -93,11 +92,21 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
-        # what the rolled-back steps left to write at commit goes with them
-        row_writes.discard_deferred(self.session)
-        audit.discard_pending(self.session)
+        self.discard_pending()
         self.new_timer_dues.clear()
         self.forget(list(self.workflows))
+
+    def write_pending(self) -> None:
+        """Send what the steps so far left for the commit: their deferred row writes, then
+        their audit events (the commit, or a batch of steps before its savepoint ends)."""
+        row_writes.write_deferred(self.session)
+        audit.write_pending(self.session)
+
+    def discard_pending(self) -> None:
+        """Forget what the steps since the last `write_pending` left for the commit: they
+        were rolled back (the whole unit, or to a savepoint)."""
+        row_writes.discard_deferred(self.session)
+        audit.discard_pending(self.session)
 
     def forget(self, instance_ids) -> None:
         """Drop these instances' workflows, here and from the engine's cache: steps that

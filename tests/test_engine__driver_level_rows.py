@@ -225,7 +225,7 @@ def test_a_row_settled_without_an_answer_is_written_with_its_step_or_not_at_all(
         savepoint = uow.session.begin_nested()
         projection._settle(uow.session, Timer, {timer_id}, "waiting", state="cancelled")
         savepoint.rollback()
-        row_writes.discard_deferred(uow.session)
+        uow.discard_pending()  # as a batch stepped ahead does (engine/sweep.py)
     assert state() == "waiting"
     with engine.unit_of_work() as uow:  # a unit rolled back and then committed
         projection._settle(uow.session, Timer, {timer_id}, "waiting", state="cancelled")
