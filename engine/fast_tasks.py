@@ -12,6 +12,7 @@ replay's are both of this kind.
 
 import logging
 import time
+from uuid import uuid4
 
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -26,10 +27,22 @@ CHECK_FAST_TASKS = False
 _TASK_LOG = logging.getLogger("spiff.task")  # SpiffWorkflow's own
 
 
+def new_task_id() -> str:
+    """A new task's id: a random UUID in its canonical text, which is how the state and
+    the task rows store it. SpiffWorkflow makes `uuid.UUID` objects, whose hash and text
+    are Python calls; a step looks tasks up by id (parent, children) a few hundred times,
+    and a str hashes once, in C."""
+    return str(uuid4())
+
+
 class FastTask(Task):
-    """SpiffWorkflow's task, its state changes logged only when the log takes them: the
-    library builds each record's extras (a dict, the state's name, the parent looked up)
-    before the logger decides, some ten calls for each of a step's thirty-odd changes."""
+    """SpiffWorkflow's task with its id as text (`new_task_id`), its state changes logged
+    only when the log takes them: the library builds each record's extras (a dict, the
+    state's name, the parent looked up) before the logger decides, some ten calls for each
+    of a step's thirty-odd changes."""
+
+    def __init__(self, workflow, task_spec, parent=None, state=TaskState.MAYBE, id=None):
+        super().__init__(workflow, task_spec, parent, state, id or new_task_id())
 
     def _set_state(self, value: int) -> None:
         if value != self._state:
@@ -88,9 +101,12 @@ class TaskTable(dict):
 
 class FastTasks:
     def _index_tasks(self) -> None:
-        for task in self.tasks.values():  # made by SpiffWorkflow or read back: ours now
+        tasks = self.tasks
+        for task in tasks.values():  # made by SpiffWorkflow or read back: ours now
             task.__class__ = FastTask
-        self.tasks = TaskTable(self.tasks)
+        if any(type(task_id) is not str for task_id in tasks):
+            tasks = _ids_as_text(tasks)  # the tasks SpiffWorkflow's constructor made
+        self.tasks = TaskTable(tasks)
 
     def get_tasks(self, first_task=None, **kwargs):
         found = None
@@ -167,6 +183,17 @@ class FastWorkflow(FastTasks, BpmnWorkflow):
         )
         self.subprocesses[my_task.id] = subprocess
         return subprocess
+
+
+def _ids_as_text(tasks: dict) -> dict:
+    """The table of a workflow SpiffWorkflow just made (its root and the tasks predicted
+    under it, with `uuid.UUID` ids) with every id, and every mention of one, as text."""
+    text = {task_id: str(task_id) for task_id in tasks}
+    for task in tasks.values():
+        task.id = text[task.id]
+        task._parent = None if task._parent is None else text[task._parent]
+        task._children = [text[child] for child in task._children]
+    return {task.id: task for task in tasks.values()}
 
 
 def _tasks_in_states(workflow, state, manual):

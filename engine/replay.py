@@ -16,7 +16,6 @@ does not agree is reported as a divergence.
 
 import copy
 import gc
-import uuid
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -312,16 +311,16 @@ class _Replayer:
         self.stage: str | None = None
         self.file_number: str | None = None
         self.divergences: list[Divergence] = []
-        self.ids: dict[uuid.UUID, str] = {}  # replayed task -> the stored task's id
+        self.ids: dict[str, str] = {}  # replayed task -> the stored task's id
         self.tasks_by_id: dict[str, object] = {}  # the stored task's id -> replayed task
         self.assignees: dict[str, str | None] = {}
         self.escalated: set[str] = set()
-        self.ready: set[uuid.UUID] = set()
+        self.ready: set[str] = set()
         self.now: datetime | None = None
         self._seq = None
         self._opened: list = []  # tasks the last step opened
         self._fired: list = []  # timers the last step fired that the record shows
-        self.waiting_timers: set[uuid.UUID] = set()  # as the last step left them
+        self.waiting_timers: set[str] = set()  # as the last step left them
         self._ended = False  # whether the last step ended the workflow
         self._completed = False  # whether the workflow has ended
 

@@ -10,7 +10,7 @@ import logging
 import sys
 import weakref
 from copy import copy
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.task_parsers import GatewayParser
@@ -111,6 +111,12 @@ class _StateReader(_StateConverter):
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
 
+    def set_default_attributes(self, workflow, dct):
+        # SpiffWorkflow's looks the last task up by a uuid.UUID: the engine's ids are text
+        super().set_default_attributes(workflow, {**dct, "last_task": None})
+        last_task = dct["last_task"]
+        workflow.last_task = workflow.tasks.get(last_task) if last_task is not None else None
+
     def subprocesses_from_dict(self, dct, workflow, top_workflow=None):
         """As SpiffWorkflow's, each called process's tasks read as the top's are."""
         top_workflow = top_workflow or workflow
@@ -172,24 +178,17 @@ class _TaskConverter(TaskConverter):
         return task
 
 
-def task_uuid(text: str) -> UUID:
-    """`UUID(text)`: a task id of the canonical form (as the state stores it and the task
-    rows name it) made from its integer, without UUID's Python-level parsing."""
-    digits = text.replace("-", "")
-    if len(text) != 36 or len(digits) != 32 or not (digits.isascii() and digits.isalnum()):
-        return UUID(text)  # which tells what is wrong with it
-    value = object.__new__(UUID)
-    object.__setattr__(value, "int", int(digits, 16))
-    object.__setattr__(value, "is_safe", SafeUUID.unknown)
-    return value
+def task_uuid(text: str) -> str:
+    """The engine's id of a task (engine/fast_tasks.py: the canonical text of its UUID, as
+    the state stores it and the task rows name it) from a task id's text; ValueError, which
+    tells what is wrong, for text that is no UUID."""
+    return str(UUID(text))
 
 
-def _task_id(ids: dict, text: str) -> UUID:
-    """The id object of this text in `ids`, made there the first time."""
-    found = ids.get(text)
-    if found is None:
-        found = ids[text] = task_uuid(text)
-    return found
+def _task_id(ids: dict, text: str) -> str:
+    """One object for each id of a table, the first of its texts: a parent or child
+    looked up is then found by identity."""
+    return ids.setdefault(text, text)
 
 
 def _shallow(value):
