@@ -43,6 +43,8 @@ class FastTask(Task):
 
     def __init__(self, workflow, task_spec, parent=None, state=TaskState.MAYBE, id=None):
         super().__init__(workflow, task_spec, parent, state, id or new_task_id())
+        if state & TaskState.FINISHED_MASK:
+            self._finished()
 
     def _set_state(self, value: int) -> None:
         if value != self._state:
@@ -50,6 +52,8 @@ class FastTask(Task):
             elapsed = now - self.last_state_change
             self.last_state_change = now
             self._state = value
+            if value & TaskState.FINISHED_MASK:
+                self._finished()
             if _TASK_LOG.isEnabledFor(logging.INFO):
                 _TASK_LOG.info(
                     f"State changed to {TaskState.get_name(value)}",
@@ -59,6 +63,12 @@ class FastTask(Task):
             _TASK_LOG.debug(
                 f"State set to {TaskState.get_name(value)}", extra=self.collect_log_extras()
             )
+
+    def _finished(self) -> None:
+        """Out of its table's unfinished tasks (a task never goes back from finished)."""
+        live = getattr(self.workflow.tasks, "live", None)
+        if live is not None:
+            live.pop(self.id, None)
 
     def _add_child(self, task_spec, state: int = TaskState.MAYBE) -> "FastTask":
         """As SpiffWorkflow's, the child one of these."""
@@ -74,12 +84,13 @@ class FastTask(Task):
 
 
 class TaskTable(dict):
-    """A workflow's tasks by id that also keeps the ones not yet finished (a task never
-    goes back from finished)."""
+    """A workflow's tasks by id that also keeps the ones not yet finished: a new task goes
+    in, a task leaves when it finishes (`FastTask._finished`)."""
 
     def __init__(self, tasks):
         super().__init__(tasks)
-        self.live = {task_id: task for task_id, task in tasks.items()}
+        finished = TaskState.FINISHED_MASK
+        self.live = {i: task for i, task in tasks.items() if not task._state & finished}
 
     def __setitem__(self, task_id, task):
         super().__setitem__(task_id, task)
@@ -93,9 +104,6 @@ class TaskTable(dict):
         self.pop(task_id)
 
     def unfinished(self) -> list:
-        done = [i for i, t in self.live.items() if t._state & TaskState.FINISHED_MASK]
-        for task_id in done:
-            del self.live[task_id]
         return list(self.live.values())
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import runtime, state_store
@@ -33,11 +34,22 @@ def checked_steps(monkeypatch):
         spec, subprocess_specs = self._specs_for(uow.session, instance.process_version_id)
         reloaded = state_store.load(uow.session, instance, spec, subprocess_specs, None)
         assert SERIALIZER.to_dict(reloaded) == in_memory
+        assert_tables_of_unfinished_tasks_exact(workflow)
+        assert_tables_of_unfinished_tasks_exact(reloaded)
         steps.append(instance.id)
         return fired
 
     monkeypatch.setattr(runtime.Engine, "_step", checked)
     return steps
+
+
+def assert_tables_of_unfinished_tasks_exact(workflow):
+    """The engine's workflows answer from a table of their unfinished tasks
+    (engine/fast_tasks.py): it holds every one of them and no finished task (a step
+    would otherwise look through the whole history)."""
+    for wf in [workflow, *workflow.subprocesses.values()]:
+        unfinished = [i for i, t in wf.tasks.items() if not t._state & TaskState.FINISHED_MASK]
+        assert sorted(wf.tasks.live) == sorted(unfinished)
 
 
 def test_every_step_of_a_full_run_stores_exactly_the_workflow_in_memory(driver, checked_steps):
