@@ -216,3 +216,20 @@ def test_a_stored_state_reads_back_as_spiffworkflow_itself_reads_it(driver):
                 for key, value in task.data.items():  # mutable values copied, as DeepMerge does
                     if isinstance(value, (dict, list)) and key in parent.data:
                         assert value is not parent.data[key], key
+
+
+def test_new_task_ids_are_random_uuids_in_their_canonical_text():
+    """A task id is written into the state, the task rows and the API's URLs as the
+    canonical text of a version-4 UUID, whatever digits chance gives."""
+    from uuid import RFC_4122, UUID
+
+    from engine.fast_tasks import new_task_id
+
+    ids = [new_task_id() for _ in range(4000)]
+    assert len(set(ids)) == len(ids)
+    for task_id in ids:
+        parsed = UUID(task_id)
+        assert str(parsed) == task_id
+        assert parsed.version == 4 and parsed.variant == RFC_4122
+    # every variant digit (8, 9, a, b) turns up: its two low bits are random
+    assert {task_id[19] for task_id in ids} == set("89ab")
