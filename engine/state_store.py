@@ -155,7 +155,8 @@ class StateWriter:
         }
         if self.segments:
             rest["segments"] = self.segments
-        return f'{{"tasks":{tasks},"subprocesses":{subprocesses},{_ENCODE(rest)[1:]}'
+        data = _data_text(workflow.data)
+        return f'{{"tasks":{tasks},"subprocesses":{subprocesses},"data":{data},{_ENCODE(rest)[1:]}'
 
     def _subprocesses(self, workflow) -> str:
         registry = SERIALIZER.registry
@@ -170,7 +171,9 @@ class StateWriter:
                     "spec": sub.spec.name,
                     "typename": registry.typenames[type(sub)],
                 }
-                text = f'"{key}":{{"tasks":{self._tasks(sub, key)},{_ENCODE(rest)[1:]}'
+                data = _data_text(sub.data)
+                tasks = self._tasks(sub, key)
+                text = f'"{key}":{{"tasks":{tasks},"data":{data},{_ENCODE(rest)[1:]}'
                 front = self.fronts[key]
                 if sub.completed and front.kept == len(sub.tasks):
                     # Ended, every task finished for good: this text is final too.
@@ -180,10 +183,8 @@ class StateWriter:
 
     @staticmethod
     def _workflow_fields(wf) -> dict:
-        """A workflow's fields but its task table."""
-        registry = SERIALIZER.registry
+        """A workflow's fields but its task table and its data (`_data_text`)."""
         return {
-            "data": registry.convert(registry.clean(wf.data)),
             "correlations": wf.correlations,
             "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
             "success": wf.success,
@@ -263,6 +264,28 @@ class StateWriter:
         self.frozen.append((segment_id, "{" + ",".join(front.loose) + "}"))
         front.stored += len(front.loose)
         front.loose, front.loose_bytes = [], 0
+
+
+def _data_text(data: dict) -> str:
+    """The JSON of a workflow's data as SpiffWorkflow's converter writes it (`clean`, then
+    `convert`: callables and modules left out, its registered types as dicts). Data of
+    plain JSON values, the usual, needs neither, and its text is one call of the C encoder;
+    anything else (which the encoder refuses) goes the converter's way, value by value
+    in Python."""
+    if _PLAIN_DATA_AS_IS:
+        try:
+            return _ENCODE(data)
+        except TypeError:
+            pass
+    registry = SERIALIZER.registry
+    return _ENCODE(registry.convert(registry.clean(data)))
+
+
+# A registered class that JSON's encoder writes by itself (a dict, a list, a string or a
+# number of some kind) would be written differently from its converter's dict.
+_PLAIN_DATA_AS_IS = not any(
+    issubclass(cls, (dict, list, tuple, str, int, float)) for cls in SERIALIZER.registry.typenames
+)
 
 
 def _bare(task, parent) -> dict:

@@ -89,6 +89,33 @@ def test_the_plain_serialisation_starts_the_incremental_one_afresh(driver):
         uow.workflows.clear()  # read only
 
 
+def test_workflow_data_beyond_json_is_stored_as_spiffworkflow_converts_it(driver):
+    """A workflow's data of plain JSON values is written as it is; a time, a function or a
+    module in it (a script can leave them) go SpiffWorkflow's way: the time as its
+    converter's dict, the function and the module left out — in the top workflow and in
+    a called process alike."""
+    import math
+    from datetime import UTC, datetime
+
+    driver.run_until("plan_survey")
+    engine = driver.system.engine
+    with engine.unit_of_work() as uow:
+        workflow = engine.workflow(uow, engine.lock(uow, driver.instance_id))
+        sub = next(s for s in workflow.subprocesses.values() if not s.completed)
+        for wf in (workflow, sub):
+            wf.data.update(when=datetime(2026, 10, 8, 9, 30, tzinfo=UTC), tool=len, lib=math)
+        whole = json.loads(stored(workflow))
+        assert whole == json.loads(state_to_json(workflow))
+        for data in (whole["data"], whole["subprocesses"][str(sub.parent_task_id)]["data"]):
+            assert data["when"]["typename"] == "datetime" and "tool" not in data
+            assert "lib" not in data
+        for wf in (workflow, sub):
+            for key in ("when", "tool", "lib"):
+                del wf.data[key]
+        assert json.loads(stored(workflow)) == json.loads(state_to_json(workflow))
+        uow.workflows.clear()  # read only
+
+
 def test_a_long_loop_stores_its_history_once_in_segments(system, checked_steps, monkeypatch):
     """Round after round the instance row holds only what is still open; the finished
     rounds go to segments, written once; a fresh read puts them back in place."""
