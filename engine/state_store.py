@@ -209,7 +209,7 @@ class StateWriter:
             else:
                 parent = tasks.get(task._parent) if task._parent is not None else None
                 if task.data or task.internal_data:
-                    part = f'"{task_id}":{_ENCODE(_with_data(task, parent, convert))}'
+                    part = f'"{task_id}":{_with_data_text(task, parent, convert)}'
                 else:
                     part = self._plain_part(task_id, task, parent, state_key)
                 if task._state & _FINAL and (parent is None or parent._state & _FINAL):
@@ -296,17 +296,29 @@ def _bare(task, parent) -> dict:
     return _task_dict(task, parent, {}, {}, delta)
 
 
-def _with_data(task, parent, convert) -> dict:
+def _with_data_text(task, parent, convert) -> str:
+    """The JSON of a task with data. Its internal data is converted as SpiffWorkflow's
+    converter does (`convert`) unless it is plain JSON, which the encoder writes alike
+    (as `_data_text` does for a workflow's data)."""
+    if _PLAIN_DATA_AS_IS:
+        try:
+            return _ENCODE(_with_data(task, parent, task.internal_data))
+        except TypeError:
+            pass
+    return _ENCODE(_with_data(task, parent, convert(task.internal_data)))
+
+
+def _with_data(task, parent, internal_data) -> dict:
     """What SpiffWorkflow's converter makes of a task with data, built directly (its
     dispatch through the registry cost as much again): the data as a difference from
-    the parent's, the internal data converted."""
+    the parent's, with this internal data."""
     if parent is None:
-        return _task_dict(task, parent, convert(task.internal_data), task.data, {})
+        return _task_dict(task, parent, internal_data, task.data, {})
     delta = {
         "updates": DeepMerge.get_updated_keys(parent.data, task.data),
         "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
     }
-    return _task_dict(task, parent, convert(task.internal_data), {}, delta)
+    return _task_dict(task, parent, internal_data, {}, delta)
 
 
 def _task_dict(task, parent, internal_data, data, delta) -> dict:

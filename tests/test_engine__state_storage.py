@@ -89,11 +89,11 @@ def test_the_plain_serialisation_starts_the_incremental_one_afresh(driver):
         uow.workflows.clear()  # read only
 
 
-def test_workflow_data_beyond_json_is_stored_as_spiffworkflow_converts_it(driver):
-    """A workflow's data of plain JSON values is written as it is; a time, a function or a
-    module in it (a script can leave them) go SpiffWorkflow's way: the time as its
-    converter's dict, the function and the module left out — in the top workflow and in
-    a called process alike."""
+def test_data_beyond_json_is_stored_as_spiffworkflow_converts_it(driver):
+    """A workflow's data and a task's internal data of plain JSON values are written as
+    they are; a time, a function or a module in them (a script can leave them) go
+    SpiffWorkflow's way: the time as its converter's dict, the function and the module
+    left out — in the top workflow, a called process and a task alike."""
     import math
     from datetime import UTC, datetime
 
@@ -102,16 +102,26 @@ def test_workflow_data_beyond_json_is_stored_as_spiffworkflow_converts_it(driver
     with engine.unit_of_work() as uow:
         workflow = engine.workflow(uow, engine.lock(uow, driver.instance_id))
         sub = next(s for s in workflow.subprocesses.values() if not s.completed)
-        for wf in (workflow, sub):
-            wf.data.update(when=datetime(2026, 10, 8, 9, 30, tzinfo=UTC), tool=len, lib=math)
+        task = next(t for t in workflow.get_tasks(state=TaskState.READY) if t.data)
+        held = [workflow.data, sub.data, task.internal_data]
+        for data in held:
+            data.update(when=datetime(2026, 10, 8, 9, 30, tzinfo=UTC), tool=len, lib=math)
         whole = json.loads(stored(workflow))
         assert whole == json.loads(state_to_json(workflow))
-        for data in (whole["data"], whole["subprocesses"][str(sub.parent_task_id)]["data"]):
+        tables = [whole] + list(whole["subprocesses"].values())
+        written = [
+            whole["data"],
+            whole["subprocesses"][str(sub.parent_task_id)]["data"],
+            next(t for table in tables for i, t in table["tasks"].items() if i == task.id)[
+                "internal_data"
+            ],
+        ]
+        for data in written:
             assert data["when"]["typename"] == "datetime" and "tool" not in data
             assert "lib" not in data
-        for wf in (workflow, sub):
+        for data in held:
             for key in ("when", "tool", "lib"):
-                del wf.data[key]
+                del data[key]
         assert json.loads(stored(workflow)) == json.loads(state_to_json(workflow))
         uow.workflows.clear()  # read only
 
