@@ -5,6 +5,7 @@ sweep and the API query directly; none of them ever has to load a workflow.
 """
 
 import functools
+import weakref
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
@@ -128,16 +129,54 @@ class Projected:
             self.timers = {i: timer_due(t) for i, t in waiting_timers(workflow).items()}
 
 
+# Tests set this to hold what a step kept for the next against the workflow itself.
+CHECK_LEFT = False
+
+# What the last step of each workflow left in the rows (`sync_tasks` and `sync_timers`
+# fill it in): the next step of that workflow starts from it instead of looking through
+# every unfinished task again. It goes with the workflow object; a step rolled back drops
+# its workflow from the engine's cache, and so this with it.
+_LEFT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def before_step(workflow) -> Projected:
+    """What the rows show of `workflow` before its next step."""
+    left = _LEFT.pop(workflow, None)
+    if left is None:
+        return Projected(workflow)
+    if CHECK_LEFT:
+        shown = Projected(workflow)
+        if (left.open, left.timers) != (shown.open, shown.timers):
+            raise AssertionError("what the last step left differs from the workflow")
+    return left
+
+
+def left_by_step(workflow, after: Projected) -> None:
+    """`after`, filled in by the step's syncs, is what the rows show once it commits."""
+    _LEFT[workflow] = after
+
+
 def sync_tasks(
-    session, instance, workflow, now, stage, on_created, before: Projected, on_cancelled=None
+    session,
+    instance,
+    workflow,
+    now,
+    stage,
+    on_created,
+    before: Projected,
+    on_cancelled=None,
+    after: Projected | None = None,
 ) -> None:
     """Insert rows for user tasks that became ready; cancel rows whose task went away.
 
-    `before` is what the rows showed before the step. Rows of tasks that this step
-    completed must already have been closed by the caller (and are passed over here).
-    `on_cancelled(id, element, subject, role)` is told of each row cancelled.
+    `before` is what the rows showed before the step; `after`, if given, is told what
+    they show now. Rows of tasks that this step completed must already have been closed
+    by the caller (and are passed over here). `on_cancelled(id, element, subject, role)`
+    is told of each row cancelled.
     """
     ready = ready_user_tasks(workflow)
+    if after is not None:
+        after.open = set(ready)
     gone = before.open - ready.keys()
     described = ("id", "element", "subject", "role") if on_cancelled is not None else ()
     cancelled = _settle(
@@ -176,15 +215,18 @@ def sync_tasks(
         on_created(row)
 
 
-def sync_timers(session, instance, workflow, before: Projected) -> list:
+def sync_timers(session, instance, workflow, before: Projected, after=None) -> list:
     """Insert rows for timers that started waiting; rows of timers gone are settled by
     the caller (fired) or here (cancelled). Returns the due times of the new timers.
-    `before` is what the rows showed before the step."""
+    `before` is what the rows showed before the step; `after`, if given, is told what
+    they show now."""
     waiting = waiting_timers(workflow)
     _settle(session, Timer, before.timers.keys() - waiting.keys(), "waiting", state="cancelled")
     new_dues = []
     for timer_id, task in waiting.items():
         due = timer_due(task)
+        if after is not None:
+            after.timers[timer_id] = due
         if timer_id in before.timers or due is None:
             if timer_id in before.timers and due is not None and due != before.timers[timer_id]:
                 row = session.get(Timer, timer_id)

@@ -379,7 +379,7 @@ class Engine:
 
     def _run_step(self, uow, instance, workflow, action, ran, before, before_end) -> int:
         if before is None:
-            before = projection.Projected(workflow)
+            before = projection.before_step(workflow)
         uow.workflows[instance.id] = workflow
         uow.instances[instance.id] = instance
         context = StepContext(uow.session, uow.now, self.calendar)
@@ -415,7 +415,9 @@ class Engine:
             instance.file_number = number
             instance.data = {**instance.data, "file_number": number}
 
-        uow.new_timer_dues.extend(projection.sync_timers(session, instance, workflow, before))
+        after = projection.Projected()
+        new_dues = projection.sync_timers(session, instance, workflow, before, after)
+        uow.new_timer_dues.extend(new_dues)
         stage = "done" if workflow.is_completed() else projection.current_stage(workflow)
 
         def created(row):
@@ -441,7 +443,7 @@ class Engine:
             )
 
         projection.sync_tasks(
-            session, instance, workflow, now, stage, created, before, on_cancelled=cancelled
+            session, instance, workflow, now, stage, created, before, cancelled, after
         )
         instance.stage = stage
         if before_end is not None:
@@ -453,6 +455,7 @@ class Engine:
                 session, instance.id, "instance_ended", now, data={"status": instance.status}
             )
         state_store.save(session, instance, workflow)
+        projection.left_by_step(workflow, after)
         return fired
 
     def _timer_fired(self, session, instance, task, now) -> int:

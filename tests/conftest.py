@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine import fast_tasks, sweep
+from engine import fast_tasks, projection, sweep
 from engine.clock import SettableClock
 from webui.composition import build
 
@@ -18,10 +18,12 @@ START = datetime(2026, 9, 30, 10, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture(autouse=True)
-def check_fast_task_lookups(monkeypatch):
+def check_fast_answers(monkeypatch):
     """Every answer the engine's and the replay's workflows give from their own table of
-    unfinished tasks is held against SpiffWorkflow's own walk of the tree."""
+    unfinished tasks is held against SpiffWorkflow's own walk of the tree, and what a step
+    keeps of the rows for the next against the workflow."""
     monkeypatch.setattr(fast_tasks, "CHECK_FAST_TASKS", True)
+    monkeypatch.setattr(projection, "CHECK_LEFT", True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,7 +10,7 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import runtime, state_store
+from engine import projection, runtime, state_store
 from engine.models import HumanTask, Instance, StateSegment
 from engine.spiff import SERIALIZER, WRITERS, state_to_json
 
@@ -36,6 +36,10 @@ def checked_steps(monkeypatch):
         assert SERIALIZER.to_dict(reloaded) == in_memory
         assert_tables_of_unfinished_tasks_exact(workflow)
         assert_tables_of_unfinished_tasks_exact(reloaded)
+        # what the next step takes as the rows' showing is what the workflow shows
+        left, shown = projection.before_step(workflow), projection.Projected(reloaded)
+        assert (left.open, left.timers) == (shown.open, shown.timers)
+        projection.left_by_step(workflow, left)
         steps.append(instance.id)
         return fired
 
