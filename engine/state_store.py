@@ -299,13 +299,20 @@ def _bare(task, parent) -> dict:
 def _with_data_text(task, parent, convert) -> str:
     """The JSON of a task with data. Its internal data is converted as SpiffWorkflow's
     converter does (`convert`) unless it is plain JSON, which the encoder writes alike
-    (as `_data_text` does for a workflow's data)."""
+    (as `_data_text` does for a workflow's data). Its data is not converted (nor is it by
+    SpiffWorkflow's converter) unless the encoder refuses it: then its values go as
+    SpiffWorkflow's `to_json` writes them — a script's time as the registry's dict,
+    which reading restores."""
     if _PLAIN_DATA_AS_IS:
         try:
             return _ENCODE(_with_data(task, parent, task.internal_data))
         except TypeError:
             pass
-    return _ENCODE(_with_data(task, parent, convert(task.internal_data)))
+    dct = _with_data(task, parent, convert(task.internal_data))
+    try:
+        return _ENCODE(dct)
+    except TypeError:
+        return _ENCODE(convert(dct))
 
 
 def _with_data(task, parent, internal_data) -> dict:

@@ -274,3 +274,29 @@ def test_new_task_ids_are_random_uuids_in_their_canonical_text():
         assert parsed.version == 4 and parsed.variant == RFC_4122
     # every variant digit (8, 9, a, b) turns up: its two low bits are random
     assert {task_id[19] for task_id in ids} == set("89ab")
+
+
+SCRIPTED_TIME = (Path(__file__).parent / "diagrams" / "scripted_time.bpmn").read_bytes()
+
+
+def test_a_time_a_script_puts_in_task_data_is_stored_and_read_back(system):
+    """The sandbox offers `datetime` to scripts; a time in task data is stored as
+    SpiffWorkflow's to_json writes it (the registry's dict) and comes back a time."""
+    from datetime import datetime
+
+    engine = system.engine
+    with engine.unit_of_work() as uow:
+        engine.deploy(uow, {"scripted_time.bpmn": SCRIPTED_TIME}, "tester")
+        instance_id = engine.start(uow, "scripted_time", {}, "tester").id
+    engine.cache.drop(instance_id)  # the next step reads the stored state
+    with engine.unit_of_work() as uow:
+        task_id = uow.session.scalars(
+            select(HumanTask.id).where(HumanTask.instance_id == instance_id)
+        ).one()
+        row, instance = engine.lock_task(uow, task_id)
+        assert "datetime" in instance.state
+        task = engine.workflow(uow, instance).get_task_from_id(task_id)
+        assert task.data["when"] == datetime(2026, 1, 2, 3, 4)
+        engine.complete(uow, instance, row.id, {"done": True}, "tester")
+    with engine.unit_of_work() as uow:
+        assert engine.lock(uow, instance_id).status == "archived"
