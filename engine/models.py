@@ -27,9 +27,7 @@ class UtcDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored")
-        return value
+        return _aware(value)
 
     def process_result_value(self, value, dialect):
         return _utc(value)
@@ -65,13 +63,17 @@ def _utc(value):
     return value.astimezone(UTC)
 
 
+def _aware(value):
+    if value is not None and value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored")
+    return value
+
+
 def _sqlite_text(value):
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetimes are not stored")
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
+    if value.tzinfo is not UTC:  # a naive time refused, another zone's converted
+        value = _aware(value).astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 

@@ -165,18 +165,18 @@ def sync_tasks(
     on_created,
     before: Projected,
     on_cancelled=None,
-    after: Projected | None = None,
+    *,
+    after: Projected,
 ) -> None:
     """Insert rows for user tasks that became ready; cancel rows whose task went away.
 
-    `before` is what the rows showed before the step; `after`, if given, is told what
-    they show now. Rows of tasks that this step completed must already have been closed
+    `before` is what the rows showed before the step; `after` is told what they show
+    now. Rows of tasks that this step completed must already have been closed
     by the caller (and are passed over here). `on_cancelled(id, element, subject, role)`
     is told of each row cancelled.
     """
     ready = ready_user_tasks(workflow)
-    if after is not None:
-        after.open = set(ready)
+    after.open = set(ready)
     gone = before.open - ready.keys()
     described = ("id", "element", "subject", "role") if on_cancelled is not None else ()
     cancelled = _settle(
@@ -215,18 +215,16 @@ def sync_tasks(
         on_created(row)
 
 
-def sync_timers(session, instance, workflow, before: Projected, after=None) -> list:
+def sync_timers(session, instance, workflow, before: Projected, after: Projected) -> list:
     """Insert rows for timers that started waiting; rows of timers gone are settled by
     the caller (fired) or here (cancelled). Returns the due times of the new timers.
-    `before` is what the rows showed before the step; `after`, if given, is told what
-    they show now."""
+    `before` is what the rows showed before the step; `after` is told what they show
+    now."""
     waiting = waiting_timers(workflow)
     _settle(session, Timer, before.timers.keys() - waiting.keys(), "waiting", state="cancelled")
     new_dues = []
     for timer_id, task in waiting.items():
-        due = timer_due(task)
-        if after is not None:
-            after.timers[timer_id] = due
+        due = after.timers[timer_id] = timer_due(task)
         if timer_id in before.timers or due is None:
             if timer_id in before.timers and due is not None and due != before.timers[timer_id]:
                 row = session.get(Timer, timer_id)

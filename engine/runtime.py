@@ -443,7 +443,7 @@ class Engine:
             )
 
         projection.sync_tasks(
-            session, instance, workflow, now, stage, created, before, cancelled, after
+            session, instance, workflow, now, stage, created, before, cancelled, after=after
         )
         instance.stage = stage
         if before_end is not None:

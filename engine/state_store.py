@@ -36,6 +36,12 @@ TOP = ""  # the key of the top workflow's table; a called process's is its call'
 _FINAL = TaskState.COMPLETED | TaskState.CANCELLED
 _ENCODE = json_text.compact
 _TASK_TYPENAME = SERIALIZER.registry.typenames[Task]
+# A registered class that JSON's encoder writes by itself (a dict, a list, a string or a
+# number of some kind) would be written differently from its converter's dict: then data
+# always goes through the converter.
+_PLAIN_DATA_AS_IS = not any(
+    issubclass(cls, (dict, list, tuple, str, int, float)) for cls in SERIALIZER.registry.typenames
+)
 
 
 # -- the database side --------------------------------------------------------------------
@@ -195,7 +201,6 @@ class StateWriter:
     def _tasks(self, wf, key: str) -> str:
         """The task table's text; each task's part ('"id":{…}') is kept while what it
         depends on stays the same."""
-        convert = SERIALIZER.registry.convert
         fragments = self.fragments
         tasks = wf.tasks
         front = self._front(tasks, key)
@@ -209,7 +214,7 @@ class StateWriter:
             else:
                 parent = tasks.get(task._parent) if task._parent is not None else None
                 if task.data or task.internal_data:
-                    part = f'"{task_id}":{_with_data_text(task, parent, convert)}'
+                    part = f'"{task_id}":{_with_data_text(task, parent)}'
                 else:
                     part = self._plain_part(task_id, task, parent, state_key)
                 if task._state & _FINAL and (parent is None or parent._state & _FINAL):
@@ -269,23 +274,18 @@ class StateWriter:
 def _data_text(data: dict) -> str:
     """The JSON of a workflow's data as SpiffWorkflow's converter writes it (`clean`, then
     `convert`: callables and modules left out, its registered types as dicts). Data of
-    plain JSON values, the usual, needs neither, and its text is one call of the C encoder;
-    anything else (which the encoder refuses) goes the converter's way, value by value
-    in Python."""
-    if _PLAIN_DATA_AS_IS:
-        try:
-            return _ENCODE(data)
-        except TypeError:
-            pass
-    registry = SERIALIZER.registry
-    return _ENCODE(registry.convert(registry.clean(data)))
+    plain JSON values, the usual, needs neither (`_as_converted`)."""
+    return _as_converted(data if _PLAIN_DATA_AS_IS else SERIALIZER.registry.convert(data))
 
 
-# A registered class that JSON's encoder writes by itself (a dict, a list, a string or a
-# number of some kind) would be written differently from its converter's dict.
-_PLAIN_DATA_AS_IS = not any(
-    issubclass(cls, (dict, list, tuple, str, int, float)) for cls in SERIALIZER.registry.typenames
-)
+def _as_converted(value) -> str:
+    """The JSON text of `value` as the registry's `convert` would leave it: one call of the
+    C encoder when it takes the value as it is, else (the encoder refuses a time, a
+    function, a module) through `convert`, value by value in Python."""
+    try:
+        return _ENCODE(value)
+    except TypeError:
+        return _ENCODE(SERIALIZER.registry.convert(value))
 
 
 def _bare(task, parent) -> dict:
@@ -296,23 +296,15 @@ def _bare(task, parent) -> dict:
     return _task_dict(task, parent, {}, {}, delta)
 
 
-def _with_data_text(task, parent, convert) -> str:
-    """The JSON of a task with data. Its internal data is converted as SpiffWorkflow's
-    converter does (`convert`) unless it is plain JSON, which the encoder writes alike
-    (as `_data_text` does for a workflow's data). Its data is not converted (nor is it by
-    SpiffWorkflow's converter) unless the encoder refuses it: then its values go as
-    SpiffWorkflow's `to_json` writes them — a script's time as the registry's dict,
-    which reading restores."""
-    if _PLAIN_DATA_AS_IS:
-        try:
-            return _ENCODE(_with_data(task, parent, task.internal_data))
-        except TypeError:
-            pass
-    dct = _with_data(task, parent, convert(task.internal_data))
-    try:
-        return _ENCODE(dct)
-    except TypeError:
-        return _ENCODE(convert(dct))
+def _with_data_text(task, parent) -> str:
+    """The JSON of a task with data. SpiffWorkflow's converter converts its internal data
+    and leaves its data as it is; its `to_json` converts both inside its encoder, which is
+    what a value the encoder refuses needs (a script's time, which reading restores).
+    Plain JSON comes out the same either way (`_as_converted`)."""
+    internal_data = task.internal_data
+    if not _PLAIN_DATA_AS_IS:
+        internal_data = SERIALIZER.registry.convert(internal_data)
+    return _as_converted(_with_data(task, parent, internal_data))
 
 
 def _with_data(task, parent, internal_data) -> dict:
